@@ -1,0 +1,27 @@
+import type { EventContract } from './contract.ts';
+
+/**
+ * Who consumes which events. The CDK stack turns each subscription into an EventBridge rule whose
+ * targets are the consumer's Lambda; the local bus routes with the very same patterns. Consumers
+ * are named, not imported, so this module stays free of handler code.
+ */
+export interface Subscription {
+  /** Stable rule name (also the construct id in CDK). */
+  readonly ruleName: string;
+  /** Consumer function id, e.g. `pricing`; resolved to a handler by the local stack and to a Lambda by CDK. */
+  readonly consumer: string;
+  readonly events: readonly EventContract[];
+}
+
+/** EventBridge event pattern matching exactly the subscription's contracts. */
+export function eventPatternFor(subscription: Pick<Subscription, 'events'>): {
+  source: string[];
+  'detail-type': string[];
+} {
+  const sources = [...new Set(subscription.events.map((e) => e.source))].sort();
+  const detailTypes = [...new Set(subscription.events.map((e) => e.detailType))].sort();
+  return { source: sources, 'detail-type': detailTypes };
+}
+
+/** Subscriptions in force; later capabilities (pricing, payments, accounting) add theirs here. */
+export const SUBSCRIPTIONS: Subscription[] = [];

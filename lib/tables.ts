@@ -1,0 +1,56 @@
+/**
+ * The DynamoDB tables, defined once: the CDK stateful stack deploys these definitions and the local
+ * stack creates the same tables in dynalite. Every table uses generic string keys `pk`/`sk` so one
+ * bounded context can keep several item types together (a session and its meter samples share a
+ * partition, so reading a session for pricing is one Query).
+ */
+export interface TableDefinition {
+  /** Logical name; also the stem of the environment variable holding the physical name. */
+  readonly id: TableId;
+  /** Environment variable through which handlers receive the physical table name. */
+  readonly envVar: string;
+  readonly description: string;
+  readonly globalSecondaryIndexes: ReadonlyArray<{ indexName: string; partitionKey: string; sortKey: string }>;
+  /** Attribute holding an epoch-seconds expiry, where records expire. */
+  readonly ttlAttribute?: string;
+}
+
+export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions';
+
+export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
+  Registry: {
+    id: 'Registry',
+    envVar: 'REGISTRY_TABLE',
+    description:
+      'Charge points (profile, password hash), connector status and its timeline, WebSocket connections, pending central-system calls.',
+    globalSecondaryIndexes: [],
+    ttlAttribute: 'expiresAt',
+  },
+  Entitlements: {
+    id: 'Entitlements',
+    envVar: 'ENTITLEMENTS_TABLE',
+    description: 'Entitlement records keyed by idTag: status, expiry, parent idTag, billing profile.',
+    globalSecondaryIndexes: [],
+  },
+  Tariffs: {
+    id: 'Tariffs',
+    envVar: 'TARIFFS_TABLE',
+    description: 'OCPI 2.2.1 tariffs, every version kept (sessions price with the version they started under).',
+    globalSecondaryIndexes: [],
+  },
+  Sessions: {
+    id: 'Sessions',
+    envVar: 'SESSIONS_TABLE',
+    description:
+      'Charging sessions, their meter samples, idempotency keys for StartTransaction, the transactionId counter and unknown-transaction reports.',
+    globalSecondaryIndexes: [
+      // Sessions of one charge point, newest first.
+      { indexName: 'byChargePoint', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+      // Sparse: only sessions stopped and waiting for completion carry these attributes.
+      { indexName: 'awaitingCompletion', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    ],
+  },
+};
+
+/** Physical table names by id, read from the environment variables named in TABLES. */
+export type TableNames = Record<TableId, string>;
