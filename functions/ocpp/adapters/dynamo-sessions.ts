@@ -1,0 +1,268 @@
+import { createHash } from 'node:crypto';
+import {
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+  type QueryCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { batchPut, isConditionalCheckFailed, marshall, unmarshall } from '../../shared/dynamo.ts';
+import { idTagKey, type MeterSample, type SessionRecord } from '../domain/model.ts';
+import type { SessionPort, StartKey } from '../domain/ports.ts';
+
+const SESSION_SK = 'SESSION';
+const sessionPk = (transactionId: number) => `SESSION#${transactionId}`;
+const awaitKey = (chargePointId: string, connectorId: number) => `AWAIT#${chargePointId}#${connectorId}`;
+const startPk = (key: StartKey) => `START#${key.chargePointId}#${key.connectorId}#${idTagKey(key.idTag)}#${key.timestamp}`;
+
+const SESSION_FIELDS = [
+  'sessionId', 'transactionId', 'chargePointId', 'connectorId', 'idTag', 'parentIdTag', 'authorizationStatus',
+  'startedAt', 'meterStartWh', 'reservationId', 'timeZone', 'siteId', 'tariff', 'billingProfile', 'state',
+  'stoppedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'flags', 'createdAt',
+] as const;
+
+function toSession(item: Record<string, any>): SessionRecord {
+  const session: Record<string, unknown> = {};
+  for (const field of SESSION_FIELDS) if (item[field] !== undefined) session[field] = item[field];
+  return session as unknown as SessionRecord;
+}
+
+/**
+ * Sessions in the Sessions table. A session and its meter samples share the partition
+ * `SESSION#<transactionId>`; samples sort by timestamp whatever their order of arrival.
+ */
+export class DynamoSessionStore implements SessionPort {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async findStart(key: StartKey): Promise<number | undefined> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: startPk(key), sk: 'START' }), ConsistentRead: true }),
+    );
+    return result.Item ? (unmarshall(result.Item).transactionId as number) : undefined;
+  }
+
+  async allocateTransactionId(): Promise<number> {
+    const result = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: 'COUNTER#transactionId', sk: 'COUNTER' }),
+        UpdateExpression: 'ADD #value :one',
+        ExpressionAttributeNames: { '#value': 'value' },
+        ExpressionAttributeValues: marshall({ ':one': 1 }),
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return unmarshall(result.Attributes!).value as number;
+  }
+
+  async claimStart(key: StartKey, transactionId: number): Promise<number> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({ pk: startPk(key), sk: 'START', transactionId }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return transactionId;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // A concurrent retry of the same StartTransaction won; its transactionId stands.
+      const winner = await this.findStart(key);
+      if (winner === undefined) throw error;
+      return winner;
+    }
+  }
+
+  async createSession(session: SessionRecord): Promise<SessionRecord> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({
+            pk: sessionPk(session.transactionId),
+            sk: SESSION_SK,
+            ...session,
+            gsi1pk: `CP#${session.chargePointId}`,
+            gsi1sk: `${session.startedAt}#${String(session.transactionId).padStart(12, '0')}`,
+          }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return session;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      return (await this.getSession(session.transactionId))!;
+    }
+  }
+
+  async getSession(transactionId: number): Promise<SessionRecord | undefined> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }), ConsistentRead: true }),
+    );
+    return result.Item ? toSession(unmarshall(result.Item)) : undefined;
+  }
+
+  async addSamples(transactionId: number, samples: MeterSample[]): Promise<void> {
+    const items = new Map<string, Record<string, unknown>>();
+    for (const sample of samples) {
+      // Keyed by timestamp and content: a duplicate (a retried MeterValues, or the same reading again
+      // in StopTransaction's transactionData) lands on the same item.
+      const digest = createHash('sha256').update(JSON.stringify(sample.sampledValue)).digest('base64url').slice(0, 12);
+      const sk = `SAMPLE#${sample.timestamp}#${digest}`;
+      items.set(sk, { pk: sessionPk(transactionId), sk, ...sample });
+    }
+    await batchPut(this.client, this.tableName, [...items.values()]);
+  }
+
+  async samples(transactionId: number): Promise<MeterSample[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: marshall({ ':pk': sessionPk(transactionId), ':prefix': 'SAMPLE#' }),
+      ConsistentRead: true,
+    });
+    return items.map(({ timestamp, sampledValue, source }) => ({ timestamp, sampledValue, source }));
+  }
+
+  async stopSession(
+    current: SessionRecord,
+    stop: Parameters<SessionPort['stopSession']>[1],
+  ): Promise<{ session: SessionRecord; changed: boolean }> {
+    const { transactionId } = current;
+    try {
+      const result = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
+          UpdateExpression:
+            'SET #state = :stopped, stoppedAt = :stoppedAt, meterStopWh = :meterStopWh, energyWh = :energyWh, flags = list_append(flags, :flags), gsi2pk = :gsi2pk, gsi2sk = :gsi2sk' +
+            (stop.stopReason ? ', stopReason = :stopReason' : '') +
+            (stop.stopIdTag ? ', stopIdTag = :stopIdTag' : ''),
+          ConditionExpression: '#state = :started',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: marshall({
+            ':stopped': 'stopped',
+            ':started': 'started',
+            ':stoppedAt': stop.stoppedAt,
+            ':meterStopWh': stop.meterStopWh,
+            ':energyWh': stop.energyWh,
+            ':flags': stop.flags,
+            ':gsi2pk': awaitKey(current.chargePointId, current.connectorId),
+            ':gsi2sk': stop.stoppedAt,
+            ...(stop.stopReason ? { ':stopReason': stop.stopReason } : {}),
+            ...(stop.stopIdTag ? { ':stopIdTag': stop.stopIdTag } : {}),
+          }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { session: toSession(unmarshall(result.Attributes!)), changed: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      return { session: (await this.getSession(transactionId))!, changed: false };
+    }
+  }
+
+  async awaitingCompletion(chargePointId: string, connectorId: number): Promise<SessionRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: 'awaitingCompletion',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': awaitKey(chargePointId, connectorId) }),
+    });
+    return items.map(toSession).filter((s) => s.state === 'stopped');
+  }
+
+  async awaitingCompletionBefore(stoppedBefore: string): Promise<SessionRecord[]> {
+    // The index is sparse (only stopped sessions carry its keys), so a scan of it stays small.
+    const found: SessionRecord[] = [];
+    let startKey: Record<string, any> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          IndexName: 'awaitingCompletion',
+          FilterExpression: 'gsi2sk <= :cutoff',
+          ExpressionAttributeValues: marshall({ ':cutoff': stoppedBefore }),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) found.push(toSession(unmarshall(item)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found.filter((s) => s.state === 'stopped');
+  }
+
+  async completeSession(transactionId: number, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
+          UpdateExpression: 'SET #state = :completed, completedAt = :completedAt, completedBy = :completedBy REMOVE gsi2pk, gsi2sk',
+          ConditionExpression: '#state = :stopped',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: marshall({ ':completed': 'completed', ':stopped': 'stopped', ':completedAt': completedAt, ':completedBy': completedBy }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordUnknownStop(chargePointId: string, payload: Record<string, unknown>, receivedAt: string): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: marshall({
+          pk: `UNKNOWN_STOP#${chargePointId}`,
+          sk: `${receivedAt}#${String(payload.transactionId)}`,
+          chargePointId,
+          receivedAt,
+          payload,
+        }),
+      }),
+    );
+  }
+
+  async unknownStops(chargePointId: string): Promise<Array<{ chargePointId: string; receivedAt: string; payload: Record<string, unknown> }>> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': `UNKNOWN_STOP#${chargePointId}` }),
+    });
+    return items.map(({ chargePointId: cp, receivedAt, payload }) => ({ chargePointId: cp, receivedAt, payload }));
+  }
+
+  async listSessions(chargePointId: string, limit: number): Promise<SessionRecord[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'byChargePoint',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: marshall({ ':pk': `CP#${chargePointId}` }),
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => toSession(unmarshall(item)));
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Array<Record<string, any>>> {
+    const items: Array<Record<string, any>> = [];
+    let startKey: QueryCommandInput['ExclusiveStartKey'];
+    do {
+      const page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      for (const item of page.Items ?? []) items.push(unmarshall(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}

@@ -1,0 +1,500 @@
+import { randomUUID } from 'node:crypto';
+import { buildEvent } from '../../events/contract.ts';
+import { SessionCompleted, SessionStarted, SessionStopped } from '../../events/session-events.ts';
+import type { Clock } from '../shared/clock.ts';
+import { ChargePointOfflineError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import type { Log } from '../shared/log.ts';
+import { decideAuthorization } from './domain/authorization.ts';
+import {
+  callErrorFrame,
+  callFrame,
+  callResultFrame,
+  OcppCallError,
+  parseFrame,
+  UNKNOWN_MESSAGE_ID,
+} from './domain/framing.ts';
+import {
+  normalizeTimestamp,
+  sessionIdFor,
+  UNPLUGGED_STATUS,
+  type IdTagInfo,
+  type MeterSample,
+  type PendingCall,
+  type SessionRecord,
+} from './domain/model.ts';
+import { parseBasicAuth, verifyPassword } from './domain/passwords.ts';
+import type { ConnectionPort, EntitlementPort, EventPort, RegistryPort, SessionPort, TariffPort } from './domain/ports.ts';
+import { isKnownAction, validateRequest, validateResponse } from './domain/validation.ts';
+
+export interface CentralSystemConfig {
+  /** Heartbeat interval given in BootNotification.conf; under API Gateway's 10-minute idle timeout. */
+  heartbeatIntervalSeconds: number;
+  /** A stopped session whose connector never reports Available is completed this long after the stop. */
+  idleCompletionLimitSeconds: number;
+}
+
+export interface CentralSystemDeps {
+  registry: RegistryPort;
+  entitlements: EntitlementPort;
+  tariffs: TariffPort;
+  sessions: SessionPort;
+  events: EventPort;
+  connections: ConnectionPort;
+  clock: Clock;
+  config: CentralSystemConfig;
+  log: Log;
+}
+
+/** What `$connect` decided: accept with the subprotocol header, or refuse with an HTTP status. */
+export interface ConnectDecision {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Actions a charge point sends that VoltLedger answers (OCPP 1.6 core + firmware management). */
+type ActionHandler = (chargePointId: string, payload: any, messageId: string) => Promise<Record<string, unknown>>;
+
+/** Actions the central system may send to a charge point through the command path. */
+export const COMMAND_ACTIONS = [
+  'RemoteStopTransaction',
+  'RemoteStartTransaction',
+  'ChangeAvailability',
+  'TriggerMessage',
+  'Reset',
+  'UnlockConnector',
+  'GetConfiguration',
+  'ChangeConfiguration',
+  'ClearCache',
+  'DataTransfer',
+] as const;
+export type CommandAction = (typeof COMMAND_ACTIONS)[number];
+
+const OCPP_SUBPROTOCOL = 'ocpp1.6';
+
+/**
+ * The OCPP 1.6J central system: decides `$connect`, answers every CALL a charge point sends, matches
+ * answers to the calls it sent, and drives the session lifecycle (started -> stopped -> completed).
+ * It stores before it answers and publishes before it answers, so a charge point that retries
+ * after a failure can never lose data, and every write is idempotent so the retry changes nothing.
+ */
+export function createCentralSystem(deps: CentralSystemDeps) {
+  const { registry, entitlements, tariffs, sessions, events, connections, clock, config, log } = deps;
+
+  // Immutable facts worth remembering in a warm container: a connection id is never reused, and a
+  // transaction belongs to one charge point forever.
+  const connectionOwner = new Map<string, string>();
+  const transactionOwner = new Map<number, string>();
+  const remember = <K, V>(map: Map<K, V>, key: K, value: V) => {
+    if (map.size >= 50_000) map.clear();
+    map.set(key, value);
+  };
+
+  async function authorize(idTag: string): Promise<IdTagInfo> {
+    return decideAuthorization(await entitlements.get(idTag), clock.now());
+  }
+
+  async function ownSession(chargePointId: string, transactionId: number | undefined): Promise<SessionRecord | undefined> {
+    if (transactionId === undefined) return undefined;
+    const owner = transactionOwner.get(transactionId);
+    if (owner !== undefined && owner !== chargePointId) return undefined;
+    const session = await sessions.getSession(transactionId);
+    if (!session) return undefined;
+    remember(transactionOwner, transactionId, session.chargePointId);
+    return session.chargePointId === chargePointId ? session : undefined;
+  }
+
+  function startedEvent(session: SessionRecord) {
+    return buildEvent(
+      SessionStarted,
+      {
+        sessionId: session.sessionId,
+        transactionId: session.transactionId,
+        chargePointId: session.chargePointId,
+        connectorId: session.connectorId,
+        idTag: session.idTag,
+        ...(session.parentIdTag ? { parentIdTag: session.parentIdTag } : {}),
+        authorizationStatus: session.authorizationStatus,
+        startedAt: session.startedAt,
+        meterStartWh: session.meterStartWh,
+        ...(session.reservationId !== undefined ? { reservationId: session.reservationId } : {}),
+        timeZone: session.timeZone,
+        ...(session.siteId ? { siteId: session.siteId } : {}),
+        tariff: session.tariff,
+        billingProfile: session.billingProfile,
+      },
+      { id: `SessionStarted:${session.sessionId}`, occurredAt: new Date(session.startedAt), correlationId: session.sessionId },
+    );
+  }
+
+  function stoppedEvent(session: SessionRecord) {
+    return buildEvent(
+      SessionStopped,
+      {
+        sessionId: session.sessionId,
+        transactionId: session.transactionId,
+        chargePointId: session.chargePointId,
+        connectorId: session.connectorId,
+        idTag: session.idTag,
+        stoppedAt: session.stoppedAt!,
+        meterStopWh: session.meterStopWh!,
+        energyWh: session.energyWh!,
+        ...(session.stopReason ? { reason: session.stopReason } : {}),
+        flags: session.flags,
+      },
+      { id: `SessionStopped:${session.sessionId}`, occurredAt: new Date(session.stoppedAt!), correlationId: session.sessionId },
+    );
+  }
+
+  /**
+   * Completes a stopped session: publish first, then mark it, so a crash in between leaves the
+   * session awaiting completion and the retry publishes the same event id again (harmless).
+   */
+  async function complete(session: SessionRecord, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean> {
+    await events.publish([
+      buildEvent(
+        SessionCompleted,
+        {
+          sessionId: session.sessionId,
+          transactionId: session.transactionId,
+          chargePointId: session.chargePointId,
+          connectorId: session.connectorId,
+          stoppedAt: session.stoppedAt!,
+          completedAt,
+          completedBy,
+        },
+        { id: `SessionCompleted:${session.sessionId}`, occurredAt: new Date(completedAt), correlationId: session.sessionId },
+      ),
+    ]);
+    return sessions.completeSession(session.transactionId, completedAt, completedBy);
+  }
+
+  const handlers: Record<string, ActionHandler> = {
+    async BootNotification(chargePointId, req) {
+      const now = clock.now().toISOString();
+      await registry.recordBoot(chargePointId, {
+        vendor: req.chargePointVendor,
+        model: req.chargePointModel,
+        ...(req.chargePointSerialNumber ? { serialNumber: req.chargePointSerialNumber } : {}),
+        ...(req.firmwareVersion ? { firmwareVersion: req.firmwareVersion } : {}),
+        bootedAt: now,
+      });
+      // Only known charge points get this far ($connect checked the identity and password).
+      return { status: 'Accepted', currentTime: now, interval: config.heartbeatIntervalSeconds };
+    },
+
+    async Heartbeat(chargePointId) {
+      const now = clock.now().toISOString();
+      await registry.recordHeartbeat(chargePointId, now);
+      return { currentTime: now };
+    },
+
+    async StatusNotification(chargePointId, req) {
+      const timestamp = normalizeTimestamp(req.timestamp ?? clock.now().toISOString());
+      await registry.recordStatus({
+        chargePointId,
+        connectorId: req.connectorId,
+        status: req.status,
+        errorCode: req.errorCode,
+        timestamp,
+        ...(req.info ? { info: req.info } : {}),
+        ...(req.vendorId ? { vendorId: req.vendorId } : {}),
+        ...(req.vendorErrorCode ? { vendorErrorCode: req.vendorErrorCode } : {}),
+        receivedAt: clock.now().toISOString(),
+      });
+      if (req.status === UNPLUGGED_STATUS && req.connectorId > 0) {
+        for (const session of await sessions.awaitingCompletion(chargePointId, req.connectorId)) {
+          // A status older than the stop says nothing about this session's end.
+          if (timestamp >= session.stoppedAt!) await complete(session, timestamp, 'unplugged');
+        }
+      }
+      return {};
+    },
+
+    async Authorize(_chargePointId, req) {
+      return { idTagInfo: await authorize(req.idTag) };
+    },
+
+    async StartTransaction(chargePointId, req) {
+      if (req.connectorId < 1) {
+        throw new OcppCallError('PropertyConstraintViolation', 'connectorId must be 1 or more for a transaction');
+      }
+      const key = { chargePointId, connectorId: req.connectorId, idTag: req.idTag, timestamp: normalizeTimestamp(req.timestamp) };
+      const knownTransactionId = await sessions.findStart(key);
+      let session: SessionRecord | undefined;
+      if (knownTransactionId !== undefined) session = await sessions.getSession(knownTransactionId);
+      if (!session) {
+        // A charge point may have authorized locally while offline: re-check the idTag now.
+        const [entitlement, chargePoint] = await Promise.all([entitlements.get(req.idTag), registry.getChargePoint(chargePointId)]);
+        if (!chargePoint) throw new OcppCallError('SecurityError', 'unknown charge point');
+        const idTagInfo = decideAuthorization(entitlement, clock.now());
+        const billing = entitlement?.billing ?? null;
+        const tariffId = (typeof billing?.tariffId === 'string' ? billing.tariffId : undefined) ?? chargePoint.tariffId;
+        const tariff = tariffId ? ((await tariffs.currentVersion(tariffId)) ?? null) : null;
+        const transactionId = knownTransactionId ?? (await sessions.claimStart(key, await sessions.allocateTransactionId()));
+        session = await sessions.createSession({
+          sessionId: sessionIdFor(transactionId),
+          transactionId,
+          chargePointId,
+          connectorId: req.connectorId,
+          idTag: req.idTag,
+          ...(idTagInfo.parentIdTag ? { parentIdTag: idTagInfo.parentIdTag } : {}),
+          authorizationStatus: idTagInfo.status,
+          startedAt: key.timestamp,
+          meterStartWh: req.meterStart,
+          ...(req.reservationId !== undefined ? { reservationId: req.reservationId } : {}),
+          timeZone: chargePoint.timeZone,
+          ...(chargePoint.siteId ? { siteId: chargePoint.siteId } : {}),
+          tariff,
+          billingProfile: billing,
+          state: 'started',
+          flags: tariff ? [] : ['no-tariff'],
+          createdAt: clock.now().toISOString(),
+        });
+      }
+      remember(transactionOwner, session.transactionId, chargePointId);
+      await events.publish([startedEvent(session)]);
+      const idTagInfo: IdTagInfo = { status: session.authorizationStatus };
+      if (session.parentIdTag) idTagInfo.parentIdTag = session.parentIdTag;
+      return { transactionId: session.transactionId, idTagInfo };
+    },
+
+    async MeterValues(chargePointId, req, messageId) {
+      const receivedAt = clock.now().toISOString();
+      if (req.transactionId === undefined) {
+        await registry.recordNotification(chargePointId, 'MeterValues', req, receivedAt, messageId);
+        return {};
+      }
+      const session = await ownSession(chargePointId, req.transactionId);
+      if (!session) {
+        // OCPP requires an answer; keep the data for review without touching anyone's session.
+        await registry.recordNotification(chargePointId, 'MeterValues.unknownTransaction', req, receivedAt, messageId);
+        return {};
+      }
+      await sessions.addSamples(session.transactionId, toSamples(req.meterValue, 'MeterValues'));
+      return {};
+    },
+
+    async StopTransaction(chargePointId, req) {
+      const idTagInfo = req.idTag ? await authorize(req.idTag) : undefined;
+      const answer = idTagInfo ? { idTagInfo } : {};
+      const session = await ownSession(chargePointId, req.transactionId);
+      if (!session) {
+        await sessions.recordUnknownStop(chargePointId, req, clock.now().toISOString());
+        return answer;
+      }
+      if (req.transactionData?.length) {
+        await sessions.addSamples(session.transactionId, toSamples(req.transactionData, 'StopTransaction'));
+      }
+      const stoppedAt = normalizeTimestamp(req.timestamp);
+      const flags: string[] = [];
+      let energyWh = req.meterStop - session.meterStartWh;
+      if (energyWh < 0) {
+        flags.push('meter-stop-below-start');
+        energyWh = 0;
+      }
+      const { session: stopped } = await sessions.stopSession(session, {
+        stoppedAt,
+        meterStopWh: req.meterStop,
+        energyWh,
+        ...(req.reason ? { stopReason: req.reason } : {}),
+        ...(req.idTag ? { stopIdTag: req.idTag } : {}),
+        flags,
+      });
+      await events.publish([stoppedEvent(stopped)]);
+      if (stopped.state === 'stopped') {
+        // The car may have been unplugged before this (queued) StopTransaction arrived.
+        const connector = await registry.getConnectorStatus(chargePointId, stopped.connectorId);
+        if (connector && connector.status === UNPLUGGED_STATUS && connector.timestamp >= stopped.startedAt) {
+          await complete(stopped, connector.timestamp > stoppedAt ? connector.timestamp : stoppedAt, 'unplugged');
+        }
+      }
+      return answer;
+    },
+
+    async DataTransfer(chargePointId, req, messageId) {
+      await registry.recordNotification(chargePointId, 'DataTransfer', req, clock.now().toISOString(), messageId);
+      // No vendor extension is handled: OCPP's answer for that is UnknownVendorId.
+      return { status: 'UnknownVendorId' };
+    },
+
+    async FirmwareStatusNotification(chargePointId, req, messageId) {
+      await registry.recordNotification(chargePointId, 'FirmwareStatusNotification', req, clock.now().toISOString(), messageId);
+      return {};
+    },
+
+    async DiagnosticsStatusNotification(chargePointId, req, messageId) {
+      await registry.recordNotification(chargePointId, 'DiagnosticsStatusNotification', req, clock.now().toISOString(), messageId);
+      return {};
+    },
+  };
+
+  async function answerCall(chargePointId: string, messageId: string, action: string, payload: Record<string, unknown>): Promise<string> {
+    const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined;
+    if (!handler) {
+      return isKnownAction(action)
+        ? callErrorFrame(messageId, 'NotSupported', `${action} is not supported by this central system`)
+        : callErrorFrame(messageId, 'NotImplemented', `unknown action ${action}`);
+    }
+    const valid = validateRequest(action, payload);
+    if (!valid.ok) return callErrorFrame(messageId, valid.errorCode, valid.description, { path: valid.path });
+    try {
+      const response = await handler(chargePointId, payload, messageId);
+      return callResultFrame(messageId, response);
+    } catch (error) {
+      if (error instanceof OcppCallError) return callErrorFrame(messageId, error.errorCode, error.message, error.details);
+      // Nothing was acknowledged: the charge point retries transaction messages on a CALLERROR.
+      log.error('OCPP call failed', { chargePointId, action, messageId, error });
+      return callErrorFrame(messageId, 'InternalError', 'the central system could not process this message; retry later');
+    }
+  }
+
+  async function settleAnswer(chargePointId: string, frame: { kind: 'callResult' | 'callError'; messageId: string } & Record<string, any>): Promise<void> {
+    const pending = await registry.getPendingCall(chargePointId, frame.messageId);
+    if (!pending || pending.state !== 'pending') {
+      // OCPP-J: an answer to no outstanding call is dropped, never answered.
+      log.warn('answer to an unknown call dropped', { chargePointId, messageId: frame.messageId });
+      return;
+    }
+    const answeredAt = clock.now().toISOString();
+    if (frame.kind === 'callError') {
+      await registry.settlePendingCall(chargePointId, frame.messageId, {
+        state: 'error',
+        error: { code: frame.errorCode, description: frame.errorDescription, details: frame.errorDetails },
+        answeredAt,
+      });
+      return;
+    }
+    const valid = validateResponse(pending.action, frame.payload);
+    await registry.settlePendingCall(
+      chargePointId,
+      frame.messageId,
+      valid.ok
+        ? { state: 'accepted', result: frame.payload, answeredAt }
+        : { state: 'error', error: { code: valid.errorCode, description: `invalid ${pending.action}.conf: ${valid.description}`, details: { result: frame.payload } }, answeredAt },
+    );
+  }
+
+  return {
+    /** `$connect`: identity from the query parameter, Basic auth, subprotocol negotiation. */
+    async connect(input: {
+      connectionId: string;
+      chargePointId: string | undefined;
+      authorization: string | undefined;
+      subprotocols: string | undefined;
+      connectedAt: string;
+    }): Promise<ConnectDecision> {
+      const offered = (input.subprotocols ?? '').split(',').map((p) => p.trim().toLowerCase());
+      if (!offered.includes(OCPP_SUBPROTOCOL)) {
+        return { statusCode: 400, body: `this endpoint speaks ${OCPP_SUBPROTOCOL}; offer it in Sec-WebSocket-Protocol` };
+      }
+      const refuse: ConnectDecision = { statusCode: 401, headers: { 'WWW-Authenticate': 'Basic realm="VoltLedger OCPP", charset="UTF-8"' } };
+      const chargePointId = input.chargePointId;
+      const credentials = parseBasicAuth(input.authorization);
+      if (!chargePointId || !credentials) return refuse;
+      if (credentials.username !== chargePointId) {
+        log.warn('connect refused: Basic auth username differs from the identity', { chargePointId });
+        return refuse;
+      }
+      const chargePoint = await registry.getChargePoint(chargePointId);
+      if (!chargePoint || !(await verifyPassword(credentials.password, chargePoint.passwordHash))) {
+        log.warn('connect refused: unknown charge point or wrong password', { chargePointId });
+        return refuse;
+      }
+      await registry.recordConnection(input.connectionId, chargePointId, input.connectedAt);
+      remember(connectionOwner, input.connectionId, chargePointId);
+      return { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': OCPP_SUBPROTOCOL } };
+    },
+
+    async disconnect(connectionId: string): Promise<void> {
+      const chargePointId = connectionOwner.get(connectionId) ?? (await registry.chargePointForConnection(connectionId));
+      connectionOwner.delete(connectionId);
+      await registry.removeConnection(connectionId, chargePointId);
+    },
+
+    /**
+     * `$default`: one frame in, at most one frame out (the route response). A bad frame gets the
+     * right CALLERROR and writes nothing; an answer to a call we sent settles that call.
+     */
+    async message(connectionId: string, body: string): Promise<string | undefined> {
+      let chargePointId = connectionOwner.get(connectionId);
+      if (chargePointId === undefined) {
+        chargePointId = await registry.chargePointForConnection(connectionId);
+        if (chargePointId === undefined) {
+          log.warn('message on an unknown connection dropped', { connectionId });
+          return undefined;
+        }
+        remember(connectionOwner, connectionId, chargePointId);
+      }
+      const frame = parseFrame(body);
+      switch (frame.kind) {
+        case 'call':
+          return answerCall(chargePointId, frame.messageId, frame.action, frame.payload);
+        case 'callResult':
+        case 'callError':
+          await settleAnswer(chargePointId, frame);
+          return undefined;
+        case 'invalid':
+          if (!frame.replyable) {
+            log.warn('malformed answer frame dropped', { chargePointId, description: frame.description });
+            return undefined;
+          }
+          return callErrorFrame(frame.messageId ?? UNKNOWN_MESSAGE_ID, frame.errorCode, frame.description);
+      }
+    },
+
+    /**
+     * Sends a CALL to a charge point and records it as pending; the answer settles it later.
+     * Throws ChargePointOfflineError when the charge point is not connected.
+     */
+    async sendCommand(chargePointId: string, action: CommandAction, payload: Record<string, unknown>): Promise<PendingCall> {
+      if (!(COMMAND_ACTIONS as readonly string[]).includes(action)) {
+        throw new ValidationError(`action must be one of ${COMMAND_ACTIONS.join(', ')}`, 'action');
+      }
+      const valid = validateRequest(action, payload);
+      if (!valid.ok) throw new ValidationError(`payload.${valid.path}: ${valid.description}`, `payload.${valid.path}`);
+      const chargePoint = await registry.getChargePoint(chargePointId);
+      if (!chargePoint) throw new NotFoundError(`charge point ${chargePointId} does not exist`);
+      if (!chargePoint.connectionId) throw new ChargePointOfflineError(`charge point ${chargePointId} is not connected`);
+      const call: PendingCall = {
+        chargePointId,
+        messageId: randomUUID(),
+        action,
+        payload,
+        state: 'pending',
+        createdAt: clock.now().toISOString(),
+      };
+      await registry.putPendingCall(call);
+      try {
+        await connections.send(chargePoint.connectionId, callFrame(call.messageId, action, payload));
+      } catch (error) {
+        const offline = error instanceof ChargePointOfflineError;
+        await registry.settlePendingCall(chargePointId, call.messageId, {
+          state: 'error',
+          error: { code: offline ? 'Offline' : 'SendFailed', description: String((error as Error).message), details: {} },
+          answeredAt: clock.now().toISOString(),
+        });
+        throw error;
+      }
+      return call;
+    },
+
+    /** Completes stopped sessions whose connector never reported Available within the idle limit. */
+    async completeIdleSessions(): Promise<number> {
+      const limitMs = config.idleCompletionLimitSeconds * 1000;
+      const cutoff = new Date(clock.now().getTime() - limitMs).toISOString();
+      let completed = 0;
+      for (const session of await sessions.awaitingCompletionBefore(cutoff)) {
+        const completedAt = new Date(Date.parse(session.stoppedAt!) + limitMs).toISOString();
+        if (await complete(session, completedAt, 'idle-limit')) completed += 1;
+      }
+      return completed;
+    },
+  };
+}
+
+export type CentralSystem = ReturnType<typeof createCentralSystem>;
+
+function toSamples(meterValues: Array<{ timestamp: string; sampledValue: Array<Record<string, string>> }>, source: MeterSample['source']): MeterSample[] {
+  return meterValues.map((mv) => ({ timestamp: normalizeTimestamp(mv.timestamp), sampledValue: mv.sampledValue, source }));
+}

@@ -1,0 +1,129 @@
+/** Records the OCPP gateway keeps, independent of where they are stored. */
+
+export type AuthorizationStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'ConcurrentTx';
+
+/** OCPP 1.6 IdTagInfo as answered in Authorize.conf, StartTransaction.conf and StopTransaction.conf. */
+export interface IdTagInfo {
+  status: AuthorizationStatus;
+  expiryDate?: string;
+  parentIdTag?: string;
+}
+
+/**
+ * What VoltLedger knows about an idTag (RFID card, app token, roaming token). `billing` is the
+ * billing profile later capabilities fill in (who pays and how); it is snapshotted into each session.
+ */
+export interface EntitlementRecord {
+  idTag: string;
+  status: AuthorizationStatus;
+  expiryDate?: string;
+  parentIdTag?: string;
+  billing?: Record<string, unknown>;
+  updatedAt: string;
+}
+
+export interface ChargePointProfile {
+  chargePointId: string;
+  /** `scrypt$N$r$p$salt$hash`, never the password itself. */
+  passwordHash: string;
+  timeZone: string;
+  tariffId?: string;
+  siteId?: string;
+  maxPowerKw?: number;
+  boot?: { vendor: string; model: string; serialNumber?: string; firmwareVersion?: string; bootedAt: string };
+  lastSeenAt?: string;
+  connectionId?: string;
+  updatedAt: string;
+}
+
+export interface ConnectorStatusRecord {
+  chargePointId: string;
+  connectorId: number;
+  status: string;
+  errorCode: string;
+  timestamp: string;
+  info?: string;
+  vendorId?: string;
+  vendorErrorCode?: string;
+  receivedAt: string;
+}
+
+export type SessionState = 'started' | 'stopped' | 'completed';
+
+export interface MeterSample {
+  timestamp: string;
+  sampledValue: Array<Record<string, string>>;
+  /** Where the sample came from: a MeterValues message or StopTransaction's transactionData. */
+  source: 'MeterValues' | 'StopTransaction';
+}
+
+export interface SessionRecord {
+  sessionId: string;
+  transactionId: number;
+  chargePointId: string;
+  connectorId: number;
+  idTag: string;
+  parentIdTag?: string;
+  authorizationStatus: AuthorizationStatus;
+  startedAt: string;
+  meterStartWh: number;
+  reservationId?: number;
+  timeZone: string;
+  siteId?: string;
+  tariff: { tariffId: string; version: number } | null;
+  billingProfile: Record<string, unknown> | null;
+  state: SessionState;
+  stoppedAt?: string;
+  meterStopWh?: number;
+  energyWh?: number;
+  stopReason?: string;
+  stopIdTag?: string;
+  completedAt?: string;
+  completedBy?: 'unplugged' | 'idle-limit';
+  flags: string[];
+  createdAt: string;
+}
+
+export interface TariffVersionRef {
+  tariffId: string;
+  version: number;
+}
+
+export type PendingCallState = 'pending' | 'accepted' | 'rejected' | 'error';
+
+/** A CALL the central system sent to a charge point, waiting for its CALLRESULT or CALLERROR. */
+export interface PendingCall {
+  chargePointId: string;
+  messageId: string;
+  action: string;
+  payload: Record<string, unknown>;
+  state: PendingCallState;
+  createdAt: string;
+  answeredAt?: string;
+  result?: Record<string, unknown>;
+  error?: { code: string; description: string; details: Record<string, unknown> };
+}
+
+/** The status a connector reports when nothing is plugged in. */
+export const UNPLUGGED_STATUS = 'Available';
+
+/** Normalises an OCPP timestamp to a sortable UTC ISO string (keys and comparisons use this form). */
+export function normalizeTimestamp(timestamp: string): string {
+  return new Date(timestamp).toISOString();
+}
+
+/** OCPP idTags are CiString20: compared case-insensitively, so records are keyed by this form. */
+export function idTagKey(idTag: string): string {
+  return idTag.toUpperCase();
+}
+
+/** The public id of the session that a transactionId names. */
+export function sessionIdFor(transactionId: number): string {
+  return `sess_${transactionId}`;
+}
+
+/** Inverse of sessionIdFor; null when the string is not a session id. */
+export function transactionIdOf(sessionId: string): number | null {
+  const match = /^sess_([1-9]\d{0,15})$/.exec(sessionId);
+  return match ? Number(match[1]) : null;
+}

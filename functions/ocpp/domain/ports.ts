@@ -1,0 +1,92 @@
+import type { OutgoingEvent } from '../../../events/contract.ts';
+import type {
+  ChargePointProfile,
+  ConnectorStatusRecord,
+  EntitlementRecord,
+  MeterSample,
+  PendingCall,
+  SessionRecord,
+  TariffVersionRef,
+} from './model.ts';
+
+/** Charge points, connections, connector status and pending calls (the Registry table in AWS). */
+export interface RegistryPort {
+  getChargePoint(chargePointId: string): Promise<ChargePointProfile | undefined>;
+  recordConnection(connectionId: string, chargePointId: string, connectedAt: string): Promise<void>;
+  /** Resolves a connection to its charge point; undefined once disconnected. */
+  chargePointForConnection(connectionId: string): Promise<string | undefined>;
+  removeConnection(connectionId: string, chargePointId: string | undefined): Promise<void>;
+  recordBoot(chargePointId: string, boot: NonNullable<ChargePointProfile['boot']>): Promise<void>;
+  recordHeartbeat(chargePointId: string, at: string): Promise<void>;
+  /**
+   * Appends the status to the connector's timeline and makes it current unless a newer status is
+   * already stored (charge points send queued messages late). Returns whether it became current.
+   */
+  recordStatus(status: ConnectorStatusRecord): Promise<boolean>;
+  getConnectorStatus(chargePointId: string, connectorId: number): Promise<ConnectorStatusRecord | undefined>;
+  statusTimeline(chargePointId: string, connectorId?: number, since?: string): Promise<ConnectorStatusRecord[]>;
+  recordNotification(chargePointId: string, kind: string, payload: Record<string, unknown>, receivedAt: string, messageId: string): Promise<void>;
+  putPendingCall(call: PendingCall): Promise<void>;
+  getPendingCall(chargePointId: string, messageId: string): Promise<PendingCall | undefined>;
+  /** Settles a pending call once; false when it was unknown or already settled. */
+  settlePendingCall(chargePointId: string, messageId: string, outcome: Pick<PendingCall, 'state' | 'result' | 'error' | 'answeredAt'>): Promise<boolean>;
+}
+
+export interface EntitlementPort {
+  get(idTag: string): Promise<EntitlementRecord | undefined>;
+}
+
+export interface TariffPort {
+  /** The version of a tariff in force now, for the session snapshot; undefined when none exists. */
+  currentVersion(tariffId: string): Promise<TariffVersionRef | undefined>;
+}
+
+export interface StartKey {
+  chargePointId: string;
+  connectorId: number;
+  idTag: string;
+  timestamp: string;
+}
+
+export interface SessionPort {
+  /** The transactionId already allocated to this StartTransaction, if it was seen before. */
+  findStart(key: StartKey): Promise<number | undefined>;
+  /** Allocates the next transactionId atomically (a conditional counter). */
+  allocateTransactionId(): Promise<number>;
+  /** Binds a start key to a transactionId; returns the id that won when another binding got there first. */
+  claimStart(key: StartKey, transactionId: number): Promise<number>;
+  /** Writes the session unless it exists; returns the stored session either way. */
+  createSession(session: SessionRecord): Promise<SessionRecord>;
+  getSession(transactionId: number): Promise<SessionRecord | undefined>;
+  /** Stores samples; samples are keyed by timestamp and content, so a duplicate overwrites itself. */
+  addSamples(transactionId: number, samples: MeterSample[]): Promise<void>;
+  samples(transactionId: number): Promise<MeterSample[]>;
+  /**
+   * Moves a started session to stopped. Returns the stored session; `changed` is false when it was
+   * already stopped (or completed), which makes StopTransaction idempotent.
+   */
+  stopSession(
+    session: SessionRecord,
+    stop: Required<Pick<SessionRecord, 'stoppedAt' | 'meterStopWh' | 'energyWh'>> & Pick<SessionRecord, 'stopReason' | 'stopIdTag'> & { flags: string[] },
+  ): Promise<{ session: SessionRecord; changed: boolean }>;
+  /** Stopped sessions on a connector waiting for the car to be unplugged. */
+  awaitingCompletion(chargePointId: string, connectorId: number): Promise<SessionRecord[]>;
+  /** Every stopped session stopped at or before `stoppedBefore` (for the idle-limit sweep). */
+  awaitingCompletionBefore(stoppedBefore: string): Promise<SessionRecord[]>;
+  /** Marks a stopped session completed; false when it already was. */
+  completeSession(transactionId: number, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean>;
+  /** Records a StopTransaction that named no session of this charge point, for review. */
+  recordUnknownStop(chargePointId: string, payload: Record<string, unknown>, receivedAt: string): Promise<void>;
+  listSessions(chargePointId: string, limit: number): Promise<SessionRecord[]>;
+}
+
+export interface EventPort {
+  /** Publishes events; throws when any is not accepted. */
+  publish(events: OutgoingEvent[]): Promise<void>;
+}
+
+/** Sends frames to a charge point over its WebSocket connection. */
+export interface ConnectionPort {
+  /** Throws ChargePointOfflineError when the connection is gone. */
+  send(connectionId: string, frame: string): Promise<void>;
+}
