@@ -1,0 +1,253 @@
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../shared/clock.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import type { Log } from '../shared/log.ts';
+import { COMMAND_ACTIONS, type CentralSystem, type CommandAction } from '../ocpp/central-system.ts';
+import type { OcppStores } from '../ocpp/deps.ts';
+import { idTagKey, transactionIdOf, type SessionRecord } from '../ocpp/domain/model.ts';
+import { hashPassword } from '../ocpp/domain/passwords.ts';
+import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+
+export interface AdminApiDeps {
+  stores: OcppStores;
+  system: Pick<CentralSystem, 'sendCommand' | 'completeIdleSessions'>;
+  clock: Clock;
+  log: Log;
+  /** Validates an OCPI 2.2.1 tariff, throwing ValidationError with the field's path. */
+  parseTariff: (json: unknown) => unknown;
+  /** When set, every request needs `Authorization: Bearer <token>` (local stack); on AWS, IAM auth guards the API. */
+  adminToken?: string;
+}
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** OCPP's charge point identity: what fits a URL path segment and an HTTP Basic username. */
+const CHARGE_POINT_ID = /^[A-Za-z0-9._~-]{1,48}$/;
+
+const ChargePointBody = z.strictObject({
+  // OCPP 1.6 Security Profile 1/2 passwords are 16 to 40 characters.
+  password: z.string().min(16).max(40).optional(),
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
+  tariffId: z.string().min(1).max(36).optional(),
+  siteId: z.string().min(1).max(64).optional(),
+  maxPowerKw: z.number().positive().max(2000).optional(),
+});
+
+const IdTagBody = z.strictObject({
+  status: z.enum(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']),
+  expiryDate: z.iso.datetime({ offset: true }).optional(),
+  parentIdTag: z.string().min(1).max(20).optional(),
+  billing: z.record(z.string(), z.unknown()).optional(),
+});
+
+const CommandBody = z.strictObject({
+  action: z.enum(COMMAND_ACTIONS),
+  payload: z.record(z.string(), z.unknown()).default({}),
+});
+
+type Route = { method: string; pattern: RegExp; handle: (match: string[], event: HttpEvent) => Promise<HttpResult> };
+
+/**
+ * The admin HTTP API: charge points, id tags, tariffs, sessions and commands to charge points.
+ * Shaped as an API Gateway HTTP API handler; the local stack serves it on the OCPP port.
+ */
+export function createAdminApi(deps: AdminApiDeps) {
+  const { stores, system, clock, log } = deps;
+
+  async function sessionView(session: SessionRecord) {
+    const [samples, statusTimeline] = await Promise.all([
+      stores.sessions.samples(session.transactionId),
+      stores.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
+    ]);
+    return {
+      ...session,
+      lifecycle: session.state,
+      meterSamples: samples,
+      // The connector's statuses from the start until completion (or until now while it runs).
+      statusTimeline: statusTimeline.filter((s) => !session.completedAt || s.timestamp <= session.completedAt),
+    };
+  }
+
+  const routes: Route[] = [
+    {
+      method: 'PUT',
+      pattern: /^\/admin\/charge-points\/([^/]+)$/,
+      async handle([id], event) {
+        if (!CHARGE_POINT_ID.test(id!)) throw new ValidationError('chargePointId must be 1-48 characters of A-Z a-z 0-9 . _ ~ -', 'chargePointId');
+        const body = parseWith(ChargePointBody, jsonBody(event));
+        const existing = await stores.registry.getChargePoint(id!);
+        if (!existing && !body.password) throw new ValidationError('password is required for a new charge point', 'password');
+        const saved = await stores.registry.upsertChargePoint(
+          id!,
+          {
+            ...(body.password ? { passwordHash: await hashPassword(body.password) } : {}),
+            timeZone: body.timeZone ?? existing?.timeZone ?? 'UTC',
+            tariffId: body.tariffId,
+            siteId: body.siteId,
+            maxPowerKw: body.maxPowerKw,
+          },
+          clock.now().toISOString(),
+        );
+        return json(existing ? 200 : 201, publicChargePoint(saved));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/admin\/charge-points\/([^/]+)$/,
+      async handle([id]) {
+        const chargePoint = await stores.registry.getChargePoint(id!);
+        if (!chargePoint) throw new NotFoundError(`charge point ${id} does not exist`);
+        const connectors = await stores.registry.connectorStatuses(id!);
+        return json(200, { ...publicChargePoint(chargePoint), online: Boolean(chargePoint.connectionId), connectors });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/admin\/charge-points\/([^/]+)\/commands$/,
+      async handle([id], event) {
+        const body = parseWith(CommandBody, jsonBody(event));
+        const call = await system.sendCommand(id!, body.action as CommandAction, body.payload);
+        return json(202, call);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/admin\/charge-points\/([^/]+)\/commands\/([^/]+)$/,
+      async handle([id, messageId], event) {
+        const wait = Math.min(Number(event.queryStringParameters?.waitSeconds ?? 0) || 0, 25);
+        const deadline = Date.now() + wait * 1000;
+        for (;;) {
+          const call = await stores.registry.getPendingCall(id!, messageId!);
+          if (!call) throw new NotFoundError(`no command ${messageId} for charge point ${id}`);
+          if (call.state !== 'pending' || Date.now() >= deadline) return json(200, call);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: /^\/admin\/id-tags\/([^/]+)$/,
+      async handle([idTag], event) {
+        if (idTag!.length > 20) throw new ValidationError('idTag must be at most 20 characters (OCPP CiString20)', 'idTag');
+        const body = parseWith(IdTagBody, jsonBody(event));
+        const existing = await stores.entitlements.get(idTag!);
+        const record = { idTag: idTag!, ...body, updatedAt: clock.now().toISOString() };
+        await stores.entitlements.put(record);
+        return json(existing ? 200 : 201, record);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/admin\/id-tags\/([^/]+)$/,
+      async handle([idTag]) {
+        const record = await stores.entitlements.get(idTag!);
+        if (!record) throw new NotFoundError(`idTag ${idTagKey(idTag!)} is not known`);
+        return json(200, record);
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: /^\/admin\/tariffs\/([^/]+)$/,
+      async handle([tariffId], event) {
+        const body = jsonBody(event);
+        deps.parseTariff(body);
+        if ((body as { id?: unknown }).id !== tariffId) throw new ValidationError(`id must equal the tariff id in the path (${tariffId})`, 'id');
+        const stored = await stores.tariffs.putNewVersion(tariffId!, JSON.stringify(body), clock.now().toISOString());
+        return json(201, { tariffId: stored.tariffId, version: stored.version, createdAt: stored.createdAt, tariff: body });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/admin\/tariffs\/([^/]+)$/,
+      async handle([tariffId], event) {
+        const versionParam = event.queryStringParameters?.version;
+        const version = versionParam === undefined ? undefined : Number(versionParam);
+        if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw new ValidationError('version must be a positive integer', 'version');
+        const stored = await stores.tariffs.get(tariffId!, version);
+        if (!stored) throw new NotFoundError(`tariff ${tariffId}${version ? ` version ${version}` : ''} does not exist`);
+        return json(200, { tariffId: stored.tariffId, version: stored.version, createdAt: stored.createdAt, tariff: JSON.parse(stored.tariffJson) });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/admin\/sessions\/([^/]+)$/,
+      async handle([sessionId]) {
+        const transactionId = transactionIdOf(sessionId!);
+        const session = transactionId === null ? undefined : await stores.sessions.getSession(transactionId);
+        if (!session) throw new NotFoundError(`session ${sessionId} does not exist`);
+        return json(200, await sessionView(session));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/admin\/sessions$/,
+      async handle(_match, event) {
+        const { chargePointId, transactionId } = event.queryStringParameters ?? {};
+        if (transactionId !== undefined) {
+          if (!/^[1-9]\d{0,15}$/.test(transactionId)) throw new ValidationError('transactionId must be a positive integer', 'transactionId');
+          const session = await stores.sessions.getSession(Number(transactionId));
+          if (!session || (chargePointId !== undefined && session.chargePointId !== chargePointId)) {
+            throw new NotFoundError(`no session with transactionId ${transactionId}${chargePointId ? ` on ${chargePointId}` : ''}`);
+          }
+          return json(200, await sessionView(session));
+        }
+        if (!chargePointId) throw new ValidationError('give chargePointId (and optionally transactionId)', 'chargePointId');
+        const sessions = await stores.sessions.listSessions(chargePointId, 100);
+        return json(200, { sessions });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/admin\/jobs\/complete-idle-sessions$/,
+      async handle() {
+        return json(200, { completed: await system.completeIdleSessions() });
+      },
+    },
+  ];
+
+  function authorized(event: HttpEvent): boolean {
+    if (!deps.adminToken) return true;
+    const header = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? '';
+    const given = Buffer.from(header);
+    const expected = Buffer.from(`Bearer ${deps.adminToken}`);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  return async function handle(event: HttpEvent): Promise<HttpResult> {
+    if (!authorized(event)) return { ...json(401, { error: 'Unauthorized', message: 'Authorization: Bearer <ADMIN_TOKEN> required' }), headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } };
+    const method = event.requestContext.http.method.toUpperCase();
+    const path = event.rawPath.replace(/\/+$/, '') || '/';
+    let pathMatched = false;
+    for (const route of routes) {
+      const match = route.pattern.exec(path);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      try {
+        return await route.handle(match.slice(1).map((m) => decodeURIComponent(m)), event);
+      } catch (error) {
+        try {
+          return errorResult(error);
+        } catch {
+          log.error('admin request failed', { method, path, error: String(error) });
+          return json(500, { error: 'InternalError', message: 'the request could not be processed' });
+        }
+      }
+    }
+    return pathMatched ? json(405, { error: 'MethodNotAllowed', message: `${method} is not allowed on ${path}` }) : json(404, { error: 'NotFound', message: `no route ${method} ${path}` });
+  };
+}
+
+function publicChargePoint(profile: Awaited<ReturnType<OcppStores['registry']['getChargePoint']>> & object) {
+  const { passwordHash: _hidden, ...rest } = profile;
+  return { ...rest, hasPassword: Boolean(profile.passwordHash) };
+}
+
