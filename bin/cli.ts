@@ -1,4 +1,33 @@
+/** The `voltledger` command: one entry for the local stack, the simulator, pricing and benchmarks. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  local: { summary: 'run the whole stack on this machine (npm start)', load: () => import('./commands/local.ts') },
+  simulate: { summary: 'drive simulated OCPP 1.6J charge points through sessions', load: () => import('./commands/simulate.ts') },
+  price: { summary: 'price a session or an OCPI CDR under an OCPI 2.2.1 tariff', load: () => import('./commands/price.ts') },
+  bench: { summary: 'run the benchmarks and print the figures for BENCHMARKS.md', load: () => import('./commands/bench.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: voltledger <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nvoltledger <command> --help for a command's options.`;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  console.log('voltledger', argv.join(' '));
-  return 0;
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    console.error(`voltledger: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`voltledger ${name}: ${message}`);
+    if (process.env.DEBUG) console.error(error);
+    return 1;
+  }
 }

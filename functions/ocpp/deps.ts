@@ -1,8 +1,8 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { TABLES } from '../../lib/tables.ts';
-import { systemClock } from '../shared/clock.ts';
+import { TABLES, type TableId, type TableNames } from '../../lib/tables.ts';
+import { systemClock, type Clock } from '../shared/clock.ts';
 import { intFromEnv, requireEnv } from '../shared/env.ts';
 import { EventBridgePublisher } from '../shared/event-publisher.ts';
 import type { Log } from '../shared/log.ts';
@@ -12,9 +12,9 @@ import { DynamoEntitlements } from './adapters/dynamo-entitlements.ts';
 import { DynamoRegistry } from './adapters/dynamo-registry.ts';
 import { DynamoSessionStore } from './adapters/dynamo-sessions.ts';
 import { DynamoTariffs } from './adapters/dynamo-tariffs.ts';
-import type { CentralSystemDeps } from './central-system.ts';
+import type { CentralSystemConfig, CentralSystemDeps } from './central-system.ts';
 
-/** Everything the OCPP functions and the admin API reach, built once per process. */
+/** Everything the OCPP functions and the admin API store, built once per process. */
 export interface OcppStores {
   registry: DynamoRegistry;
   entitlements: DynamoEntitlements;
@@ -22,30 +22,69 @@ export interface OcppStores {
   sessions: DynamoSessionStore;
 }
 
-/**
- * Builds the adapters from the environment: table names (REGISTRY_TABLE, ...), EVENT_BUS_NAME, the
- * @connections endpoint (OCPP_CONNECTIONS_ENDPOINT, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`
- * on AWS). Endpoints of the local stand-ins come from the SDK's own AWS_ENDPOINT_URL_* variables.
- */
-export function ocppDepsFromEnv(env: NodeJS.ProcessEnv = process.env, log: Log = powertoolsLog): CentralSystemDeps & { stores: OcppStores } {
-  const dynamo = new DynamoDBClient({});
-  const stores: OcppStores = {
-    registry: new DynamoRegistry(dynamo, requireEnv(TABLES.Registry.envVar, env)),
-    entitlements: new DynamoEntitlements(dynamo, requireEnv(TABLES.Entitlements.envVar, env)),
-    tariffs: new DynamoTariffs(dynamo, requireEnv(TABLES.Tariffs.envVar, env)),
-    sessions: new DynamoSessionStore(dynamo, requireEnv(TABLES.Sessions.envVar, env)),
+export function createStores(dynamo: DynamoDBClient, tables: TableNames): OcppStores {
+  return {
+    registry: new DynamoRegistry(dynamo, tables.Registry),
+    entitlements: new DynamoEntitlements(dynamo, tables.Entitlements),
+    tariffs: new DynamoTariffs(dynamo, tables.Tariffs),
+    sessions: new DynamoSessionStore(dynamo, tables.Sessions),
   };
+}
+
+/** Builds the central system's dependencies from explicit clients (the local stack, tests). */
+export function buildOcppDeps(input: {
+  dynamo: DynamoDBClient;
+  eventBridge: EventBridgeClient;
+  managementApi: ApiGatewayManagementApiClient;
+  tables: TableNames;
+  eventBusName: string;
+  config: CentralSystemConfig;
+  clock?: Clock;
+  log: Log;
+}): CentralSystemDeps & { stores: OcppStores } {
+  const stores = createStores(input.dynamo, input.tables);
   return {
     ...stores,
     stores,
-    events: new EventBridgePublisher(new EventBridgeClient({}), requireEnv('EVENT_BUS_NAME', env)),
-    connections: new ApiGatewayConnections(new ApiGatewayManagementApiClient({ endpoint: requireEnv('OCPP_CONNECTIONS_ENDPOINT', env) })),
-    clock: systemClock,
-    config: {
-      // API Gateway drops a connection idle for 10 minutes; a 5-minute heartbeat keeps it open.
-      heartbeatIntervalSeconds: intFromEnv('OCPP_HEARTBEAT_INTERVAL_SECONDS', 300, env),
-      idleCompletionLimitSeconds: intFromEnv('SESSION_IDLE_LIMIT_SECONDS', 4 * 3600, env),
-    },
-    log,
+    events: new EventBridgePublisher(input.eventBridge, input.eventBusName),
+    connections: new ApiGatewayConnections(input.managementApi),
+    clock: input.clock ?? systemClock,
+    config: input.config,
+    log: input.log,
   };
+}
+
+/** Physical table names from the environment variables named in lib/tables.ts. */
+export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
+  return Object.fromEntries(Object.values(TABLES).map((t) => [t.id, requireEnv(t.envVar, env)])) as Record<TableId, string>;
+}
+
+/** Central-system settings from the environment, with the defaults documented in the README. */
+export function centralSystemConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CentralSystemConfig {
+  return {
+    // API Gateway drops a connection idle for 10 minutes; a 5-minute heartbeat keeps it open.
+    heartbeatIntervalSeconds: intFromEnv('OCPP_HEARTBEAT_INTERVAL_SECONDS', 300, env),
+    idleCompletionLimitSeconds: intFromEnv('SESSION_IDLE_LIMIT_SECONDS', 4 * 3600, env),
+  };
+}
+
+/**
+ * The Lambda functions' dependencies: table names (REGISTRY_TABLE, ...), EVENT_BUS_NAME and the
+ * @connections endpoint (OCPP_CONNECTIONS_ENDPOINT, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
+ * Endpoints of local stand-ins come through the SDK's own AWS_ENDPOINT_URL_* variables.
+ */
+export function ocppDepsFromEnv(env: NodeJS.ProcessEnv = process.env, log: Log = powertoolsLog) {
+  const heartbeat = centralSystemConfigFromEnv(env);
+  if (heartbeat.heartbeatIntervalSeconds >= 600) {
+    log.warn('OCPP_HEARTBEAT_INTERVAL_SECONDS is 600 or more: API Gateway closes connections idle for 10 minutes');
+  }
+  return buildOcppDeps({
+    dynamo: new DynamoDBClient({}),
+    eventBridge: new EventBridgeClient({}),
+    managementApi: new ApiGatewayManagementApiClient({ endpoint: requireEnv('OCPP_CONNECTIONS_ENDPOINT', env) }),
+    tables: tableNamesFromEnv(env),
+    eventBusName: requireEnv('EVENT_BUS_NAME', env),
+    config: heartbeat,
+    log,
+  });
 }

@@ -1,0 +1,52 @@
+import type { OcppStores } from '../../functions/ocpp/deps.ts';
+import { hashPassword } from '../../functions/ocpp/domain/passwords.ts';
+
+/** Demo data seeded on a local stack's first start; documented in the README. */
+export const DEMO = {
+  password: 'voltledger-demo-password',
+  chargePoints: [
+    { chargePointId: 'CP-001', siteId: 'berlin-mitte', timeZone: 'Europe/Berlin', maxPowerKw: 22 },
+    { chargePointId: 'CP-002', siteId: 'berlin-mitte', timeZone: 'Europe/Berlin', maxPowerKw: 22 },
+    { chargePointId: 'CP-003', siteId: 'munich-ost', timeZone: 'Europe/Berlin', maxPowerKw: 150 },
+  ],
+  idTags: [
+    { idTag: 'DEMO-RETAIL', status: 'Accepted' as const, billing: { kind: 'retail' } },
+    { idTag: 'DEMO-MEMBER', status: 'Accepted' as const, billing: { kind: 'member', tier: 'plus' } },
+    { idTag: 'DEMO-FLEET-1', status: 'Accepted' as const, parentIdTag: 'DEMO-FLEET', billing: { kind: 'fleet', accountId: 'ACME' } },
+    { idTag: 'DEMO-FREE', status: 'Accepted' as const, billing: { kind: 'free' } },
+    { idTag: 'DEMO-BLOCKED', status: 'Blocked' as const },
+    { idTag: 'DEMO-EXPIRED', status: 'Accepted' as const, expiryDate: '2025-01-01T00:00:00.000Z' },
+  ],
+  tariffId: 'DEMO-TOU',
+  /** OCPI 2.2.1 tariff: 0.49 EUR/kWh 07:00-22:00, 0.35 EUR/kWh at night, 0.10 EUR/min parking, 19% VAT. */
+  tariff: {
+    country_code: 'DE',
+    party_id: 'VLT',
+    id: 'DEMO-TOU',
+    currency: 'EUR',
+    elements: [
+      {
+        price_components: [{ type: 'ENERGY', price: 0.49, vat: 19.0, step_size: 1 }],
+        restrictions: { start_time: '07:00', end_time: '22:00' },
+      },
+      { price_components: [{ type: 'ENERGY', price: 0.35, vat: 19.0, step_size: 1 }] },
+      { price_components: [{ type: 'PARKING_TIME', price: 6.0, vat: 19.0, step_size: 60 }] },
+    ],
+    last_updated: '2026-11-01T00:00:00Z',
+  },
+};
+
+/** Seeds the demo data unless the store already has it (so a restart does not overwrite edits). */
+export async function seedDemoData(stores: OcppStores, now: Date): Promise<boolean> {
+  if (await stores.registry.getChargePoint(DEMO.chargePoints[0]!.chargePointId)) return false;
+  const at = now.toISOString();
+  if (!(await stores.tariffs.currentVersion(DEMO.tariffId))) {
+    await stores.tariffs.putNewVersion(DEMO.tariffId, JSON.stringify(DEMO.tariff), at);
+  }
+  const passwordHash = await hashPassword(DEMO.password);
+  for (const cp of DEMO.chargePoints) {
+    await stores.registry.upsertChargePoint(cp.chargePointId, { ...cp, passwordHash, tariffId: DEMO.tariffId }, at);
+  }
+  for (const tag of DEMO.idTags) await stores.entitlements.put({ ...tag, updatedAt: at });
+  return true;
+}

@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { eventPatternFor, SUBSCRIPTIONS } from '../../events/routing.ts';
+import { createAdminApi } from '../../functions/admin/api.ts';
+import type { HttpEvent } from '../../functions/admin/http.ts';
+import { systemClock, type Clock } from '../../functions/shared/clock.ts';
+import type { Log } from '../../functions/shared/log.ts';
+import { createCentralSystem, type CentralSystem, type CentralSystemConfig } from '../../functions/ocpp/central-system.ts';
+import { buildOcppDeps, type OcppStores } from '../../functions/ocpp/deps.ts';
+import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websocket-events.ts';
+import { parseTariff } from '../../functions/pricing/domain/index.ts';
+import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { seedDemoData } from './seed.ts';
+import { attachWebSocketGateway } from './websocket-gateway.ts';
+
+export type EventConsumer = (event: EventBridgeEvent<string, unknown>) => Promise<void>;
+
+export interface LocalStackOptions {
+  /** Port for OCPP, the admin API and @connections; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  /** Folder for DynamoDB data and the event journal; undefined keeps everything in memory. */
+  dataDir?: string;
+  /** Bearer token for the admin API; generated when not given. */
+  adminToken?: string;
+  /** Seed the demo charge points, id tags and tariff on first start (default true). */
+  seed?: boolean;
+  config?: Partial<CentralSystemConfig>;
+  /** How often stopped sessions are checked against the idle limit (default 60 s; 0 disables). */
+  sweepIntervalMs?: number;
+  /** Handlers for the consumers named in events/routing.ts; a consumer without one is reported. */
+  consumers?: Record<string, EventConsumer>;
+  clock?: Clock;
+  log: Log;
+}
+
+export interface LocalStack {
+  port: number;
+  ocppUrl: string;
+  adminUrl: string;
+  adminToken: string;
+  dynamoEndpoint: string;
+  eventBusEndpoint: string;
+  bus: LocalEventBus;
+  stores: OcppStores;
+  system: CentralSystem;
+  close(): Promise<void>;
+}
+
+const EVENT_BUS_NAME = 'voltledger-local';
+
+/** Local stand-ins accept any credentials, but the AWS SDK insists on having some. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const LOCAL_REGION = 'us-east-1';
+
+/**
+ * Runs VoltLedger on this machine: dynalite for DynamoDB, a local EventBridge bus routing with the
+ * rules in events/routing.ts, and a WebSocket gateway producing API Gateway's events for the same
+ * handler code the Lambda functions run. One port serves OCPP (`/ocpp/{chargePointId}`), the admin
+ * API (`/admin/...`) and the @connections API.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log;
+  const clock = options.clock ?? systemClock;
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const adminToken = options.adminToken ?? randomBytes(18).toString('base64url');
+
+  const dynamoServer = await startLocalDynamo({ dataDir: options.dataDir, host });
+  const tables = localTableNames();
+  const dynamo = new DynamoDBClient({ endpoint: dynamoServer.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  await ensureTables(dynamo, tables);
+
+  const consumers = options.consumers ?? {};
+  const rules = SUBSCRIPTIONS.map((subscription) => ({
+    name: subscription.ruleName,
+    eventPattern: eventPatternFor(subscription),
+    targets: [subscription.consumer],
+  }));
+  for (const subscription of SUBSCRIPTIONS) {
+    if (!consumers[subscription.consumer]) log.warn(`no local handler for consumer ${subscription.consumer}; rule ${subscription.ruleName} delivers nowhere`);
+  }
+  const bus = new LocalEventBus({ rules, targets: consumers, dataDir: options.dataDir, log });
+  const { endpoint: eventBusEndpoint } = await bus.listen(0, host);
+
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = `http://${host}:${port}`;
+
+  const deps = buildOcppDeps({
+    dynamo,
+    eventBridge: new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    managementApi: new ApiGatewayManagementApiClient({ endpoint: baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    tables,
+    eventBusName: EVENT_BUS_NAME,
+    config: { heartbeatIntervalSeconds: 300, idleCompletionLimitSeconds: 4 * 3600, ...options.config },
+    clock,
+    log,
+  });
+  const system = createCentralSystem(deps);
+  const admin = createAdminApi({ stores: deps.stores, system, clock, log, parseTariff, adminToken });
+
+  const gateway = attachWebSocketGateway(server, {
+    handlers: {
+      connect: (event) => onConnect(system, event as never),
+      disconnect: (event) => onDisconnect(system, event as never),
+      message: (event) => onMessage(system, event as never),
+    },
+    stage: 'local',
+    pathPrefix: '/ocpp/',
+    log,
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (gateway.handleManagementRequest(req, res)) return;
+    void serveHttp(req, res).catch((error) => {
+      log.error('local HTTP request failed', { error: String(error) });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'InternalError' }));
+    });
+  });
+
+  async function serveHttp(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', baseUrl);
+    if (url.pathname === '/' || url.pathname === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ service: 'voltledger', ocpp: `ws://${host}:${port}/ocpp/{chargePointId}`, admin: `${baseUrl}/admin`, connections: gateway.connections() }));
+      return;
+    }
+    if (!url.pathname.startsWith('/admin')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'NotFound', message: `nothing at ${url.pathname}` }));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const event: HttpEvent = {
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+      queryStringParameters: Object.fromEntries(url.searchParams),
+      body: Buffer.concat(chunks).toString('utf8'),
+      isBase64Encoded: false,
+      requestContext: { http: { method: req.method ?? 'GET', path: url.pathname } },
+    };
+    const result = await admin(event);
+    res.writeHead(result.statusCode, result.headers);
+    res.end(result.body);
+  }
+
+  if (options.seed ?? true) {
+    if (await seedDemoData(deps.stores, clock.now())) log.info('seeded demo charge points, id tags and tariff');
+  }
+
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  let sweeping = false;
+  const sweep =
+    sweepIntervalMs > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          system
+            .completeIdleSessions()
+            .catch((error) => log.error('idle-session sweep failed', { error: String(error) }))
+            .finally(() => (sweeping = false));
+        }, sweepIntervalMs)
+      : undefined;
+  sweep?.unref();
+
+  return {
+    port,
+    ocppUrl: `ws://${host}:${port}/ocpp`,
+    adminUrl: `${baseUrl}/admin`,
+    adminToken,
+    dynamoEndpoint: dynamoServer.endpoint,
+    eventBusEndpoint,
+    bus,
+    stores: deps.stores,
+    system,
+    async close() {
+      if (sweep) clearInterval(sweep);
+      await gateway.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bus.drain();
+      await bus.close();
+      dynamo.destroy();
+      await dynamoServer.close();
+    },
+  };
+}
