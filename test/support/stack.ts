@@ -1,0 +1,86 @@
+import { RPCClient } from 'ocpp-rpc';
+import WebSocket from 'ws';
+import { silentLog } from '../../functions/shared/log.ts';
+import { DEMO } from '../../lib/local/seed.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../lib/local/stack.ts';
+
+/** An in-memory local stack on a free port with the demo data, silent. */
+export function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
+  return startLocalStack({ port: 0, sweepIntervalMs: 0, log: silentLog, ...options });
+}
+
+/** A real OCPP 1.6J charge point: ocpp-rpc in strict mode (it validates both directions against the schemas). */
+export async function connectChargePoint(
+  stack: LocalStack,
+  identity: string,
+  options: { password?: string; handlers?: Record<string, (params: any) => unknown> } = {},
+): Promise<RPCClient> {
+  const client = new RPCClient({
+    endpoint: stack.ocppUrl,
+    identity,
+    password: options.password ?? DEMO.password,
+    protocols: ['ocpp1.6'],
+    strictMode: true,
+    reconnect: false,
+    callTimeoutMs: 5000,
+  } as never);
+  for (const [action, handler] of Object.entries(options.handlers ?? {})) {
+    client.handle(action, ({ params }: { params: unknown }) => handler(params) as never);
+  }
+  await client.connect();
+  return client;
+}
+
+/** A raw WebSocket for frames no well-behaved client would send. */
+export async function rawSocket(stack: LocalStack, identity: string, password = DEMO.password): Promise<{ ws: WebSocket; next(): Promise<unknown> }> {
+  const ws = new WebSocket(`${stack.ocppUrl}/${identity}`, ['ocpp1.6'], {
+    headers: { Authorization: `Basic ${Buffer.from(`${identity}:${password}`).toString('base64')}` },
+  });
+  const inbox: string[] = [];
+  const waiters: Array<(v: string) => void> = [];
+  ws.on('message', (data) => {
+    const text = data.toString();
+    const waiter = waiters.shift();
+    if (waiter) waiter(text);
+    else inbox.push(text);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return {
+    ws,
+    next: () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no frame within 3 s')), 3000);
+        const take = (text: string) => {
+          clearTimeout(timer);
+          resolve(JSON.parse(text));
+        };
+        const queued = inbox.shift();
+        if (queued !== undefined) take(queued);
+        else waiters.push(take);
+      }),
+  };
+}
+
+/** Admin API call with the stack's token. */
+export async function admin(stack: LocalStack, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${stack.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** A MeterValues sample of the energy register, as charge points send it. */
+export function energySample(timestamp: string, wh: number, unit: 'Wh' | 'kWh' = 'Wh') {
+  return {
+    timestamp,
+    sampledValue: [
+      { value: unit === 'Wh' ? String(wh) : (wh / 1000).toFixed(3), measurand: 'Energy.Active.Import.Register', unit, context: 'Sample.Periodic' },
+      { value: '11000', measurand: 'Power.Active.Import', unit: 'W', context: 'Sample.Periodic' },
+    ],
+  };
+}
