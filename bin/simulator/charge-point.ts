@@ -126,6 +126,7 @@ export class SimulatedChargePoint {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatInFlight = false;
   private closing = false;
+  private opened = false;
   private connectionLost: string | undefined;
   heartbeatIntervalS = 0;
 
@@ -149,7 +150,8 @@ export class SimulatedChargePoint {
     };
     this.client = new RPCClient(clientOptions as RpcClientOptions);
     this.client.on('close', () => {
-      if (!this.closing) {
+      // A refused connect also ends in 'close'; connect() has counted that one already.
+      if (this.opened && !this.closing) {
         this.connectionLost = 'connection closed by the central system';
         this.stats.connectionFailures += 1;
       }
@@ -165,10 +167,12 @@ export class SimulatedChargePoint {
   async connect(): Promise<void> {
     try {
       await this.client.connect();
+      this.opened = true;
     } catch (error) {
       this.stats.connectionFailures += 1;
-      const status = (error as { code?: unknown }).code;
-      throw new SimulatedCallError('connect', 'Connection', status ? `HTTP ${String(status)} from ${this.options.url}` : errorMessage(error), { cause: error });
+      const code = (error as { code?: unknown }).code;
+      const reason = typeof code === 'number' ? `HTTP ${code}` : typeof code === 'string' ? code : errorMessage(error);
+      throw new SimulatedCallError('connect', 'Connection', `${reason} from ${this.options.url}/${this.chargePointId}`, { cause: error });
     }
   }
 
