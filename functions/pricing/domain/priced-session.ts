@@ -1,0 +1,255 @@
+import type { BillingProfile } from './billing-profile.ts';
+import { timeBoundaries } from './boundaries.ts';
+import { readCdr, type OcpiCdr } from './cdr.ts';
+import { divRoundHalfUp, formatScaledTrimmed } from './decimal.ts';
+import {
+  type CdrPrice,
+  cdrPrice,
+  type ElementChoice,
+  type EngineResult,
+  hoursText,
+  kwhText,
+  type PriceLine,
+  type PricingPeriod,
+  type PricingWarning,
+  priceWithPlan,
+  secondsText,
+  toMinorUnits,
+  ZERO_AMOUNT,
+} from './engine.ts';
+import { choosePricing, type PricingChoice, type PricingPlan, retailPlan } from './pricing-plan.ts';
+import { type ChargingPeriod, type SessionPricingInput, sessionToChargingPeriods } from './session-periods.ts';
+import type { Tariff } from './tariff.ts';
+import { assertTimeZone } from './time-zone.ts';
+
+/** One period of the explanation: when, what state, how much, and which element priced each dimension. */
+export interface PeriodExplanation {
+  start_date_time: string;
+  end_date_time: string;
+  state: 'CHARGING' | 'PARKING';
+  energy_kwh: string;
+  duration_s: string;
+  /** Energy over charging time; null for parking. */
+  average_power_kw: string | null;
+  elements: ElementChoice;
+}
+
+/**
+ * A session's price with its explanation. OCPI CDR totals keep their OCPI names; each money
+ * figure is rounded once, from its exact value, to the currency's minor unit (docs/pricing.md).
+ * Key order is fixed, so the same input always serialises to the same bytes.
+ */
+export interface PricedSession {
+  tariffId: string;
+  tariffLastUpdated: string;
+  currency: string;
+  minorUnitDigits: number;
+  timeZone: string;
+  billing: { profile: BillingProfile | null; basis: string; notes: string[] };
+  start_date_time: string;
+  end_date_time: string;
+  total_cost: CdrPrice;
+  total_fixed_cost: CdrPrice;
+  total_energy_cost: CdrPrice;
+  total_time_cost: CdrPrice;
+  total_parking_cost: CdrPrice;
+  /** kWh, exact. */
+  total_energy: string;
+  /** Hours from start to end (charging and not), to 6 decimals. */
+  total_time: string;
+  /** Hours plugged in without drawing power, to 6 decimals. */
+  total_parking_time: string;
+  /** total_cost incl. VAT in integer minor units (cents for EUR): what payments capture. */
+  totalMinor: number;
+  lines: PriceLine[];
+  periods: PeriodExplanation[];
+  warnings: PricingWarning[];
+}
+
+const NO_CHOICE: ElementChoice = { ENERGY: null, TIME: null, PARKING_TIME: null };
+
+function isoText(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+function explain(period: PricingPeriod, choice: ElementChoice): PeriodExplanation {
+  const charging = period.timeMs > 0 || period.energyMilliWh > 0;
+  return {
+    start_date_time: isoText(period.startMs),
+    end_date_time: isoText(period.endMs),
+    state: charging ? 'CHARGING' : 'PARKING',
+    energy_kwh: kwhText(period.energyMilliWh),
+    duration_s: secondsText(period.timeMs + period.parkingMs),
+    average_power_kw: period.timeMs > 0 ? formatScaledTrimmed(divRoundHalfUp(BigInt(period.energyMilliWh) * 3600n, BigInt(period.timeMs)), 3) : null,
+    elements: choice,
+  };
+}
+
+const sameChoice = (x: ElementChoice, y: ElementChoice) => x.ENERGY === y.ENERGY && x.TIME === y.TIME && x.PARKING_TIME === y.PARKING_TIME;
+
+/** Adjacent derived periods in the same state under the same elements read as one in the explanation. */
+function mergedExplanation(periods: readonly ChargingPeriod[], choices: readonly ElementChoice[]): PeriodExplanation[] {
+  const merged: Array<{ period: PricingPeriod; state: ChargingPeriod['state']; choice: ElementChoice }> = [];
+  periods.forEach((period, index) => {
+    const choice = choices[index] ?? NO_CHOICE;
+    const last = merged[merged.length - 1];
+    if (last && last.state === period.state && last.period.endMs === period.startMs && sameChoice(last.choice, choice)) {
+      last.period.endMs = period.endMs;
+      last.period.energyMilliWh += period.energyMilliWh;
+      last.period.timeMs += period.timeMs;
+      last.period.parkingMs += period.parkingMs;
+    } else {
+      merged.push({ period: { ...period }, state: period.state, choice });
+    }
+  });
+  return merged.map(({ period, choice }) => explain(period, choice));
+}
+
+function validityWarnings(tariff: Tariff, startMs: number): PricingWarning[] {
+  const warnings: PricingWarning[] = [];
+  if (tariff.start_date_time && startMs < Date.parse(tariff.start_date_time)) {
+    warnings.push({ code: 'TARIFF_NOT_ACTIVE', message: `the session started before the tariff's start_date_time ${tariff.start_date_time}` });
+  }
+  if (tariff.end_date_time && startMs > Date.parse(tariff.end_date_time)) {
+    warnings.push({ code: 'TARIFF_NOT_ACTIVE', message: `the session started after the tariff's end_date_time ${tariff.end_date_time}` });
+  }
+  return warnings;
+}
+
+interface Assembly {
+  plan: PricingPlan;
+  choice: Pick<PricingChoice, 'kind' | 'basis' | 'notes'>;
+  profile: BillingProfile | null;
+  timeZone: string;
+  startMs: number;
+  endMs: number;
+  periods: readonly PricingPeriod[];
+  result: EngineResult | null;
+  explanation: PeriodExplanation[];
+  warnings: PricingWarning[];
+}
+
+function assemble(a: Assembly): PricedSession {
+  const digits = a.plan.minorDigits;
+  const totalEnergy = a.periods.reduce((sum, p) => sum + p.energyMilliWh, 0);
+  const totalParking = a.periods.reduce((sum, p) => sum + p.parkingMs, 0);
+  const notes = [...a.choice.notes];
+  if (a.plan.timeBased) notes.push(`time-based pricing (voltledger.pricing_mode TIME_BASED): ${kwhText(totalEnergy)} kWh measured, energy not billed`);
+  const subtotals = a.result?.subtotals ?? { fixed: ZERO_AMOUNT, energy: ZERO_AMOUNT, time: ZERO_AMOUNT, parking: ZERO_AMOUNT };
+  const total = a.result?.total ?? ZERO_AMOUNT;
+  const lines: PriceLine[] = a.result
+    ? a.result.lines.map((line) => line.line)
+    : [
+        {
+          kind: 'FREE',
+          source: 'billing profile',
+          elementIndex: null,
+          description: `no charge: ${a.choice.basis}`,
+          quantity: null,
+          billedQuantity: null,
+          unit: null,
+          unitPrice: null,
+          priceUnit: null,
+          vatPercent: null,
+          cost: cdrPrice(ZERO_AMOUNT, digits),
+          unroundedCost: { excl_vat: '0.000000', incl_vat: '0.000000' },
+        },
+      ];
+  return {
+    tariffId: a.plan.tariff.id,
+    tariffLastUpdated: a.plan.tariff.last_updated,
+    currency: a.plan.currency,
+    minorUnitDigits: digits,
+    timeZone: a.timeZone,
+    billing: { profile: a.profile, basis: a.choice.basis, notes },
+    start_date_time: isoText(a.startMs),
+    end_date_time: isoText(a.endMs),
+    total_cost: cdrPrice(total, digits),
+    total_fixed_cost: cdrPrice(subtotals.fixed, digits),
+    total_energy_cost: cdrPrice(subtotals.energy, digits),
+    total_time_cost: cdrPrice(subtotals.time, digits),
+    total_parking_cost: cdrPrice(subtotals.parking, digits),
+    total_energy: kwhText(totalEnergy),
+    total_time: hoursText(a.endMs - a.startMs),
+    total_parking_time: hoursText(totalParking),
+    totalMinor: Number(toMinorUnits(total.incl, digits)),
+    lines,
+    periods: a.explanation,
+    warnings: [...a.warnings, ...(a.result?.warnings ?? [])],
+  };
+}
+
+/**
+ * Prices one OCPP session: derives its charging periods ({@link sessionToChargingPeriods}),
+ * picks prices from the billing profile, and applies the tariff with OCPI 2.2.1 semantics and
+ * VoltLedger's extensions. Pure: the same input always gives the same output.
+ *
+ * @throws ValidationError for unreadable input (bad timestamps, unknown time zone, stop before start).
+ * @example
+ * const priced = priceSession({ tariff, timeZone: 'Europe/Berlin', billingProfile: { kind: 'retail' },
+ *   startTransaction, meterValues, statusNotifications, stopTransaction });
+ * capture(priced.totalMinor);
+ */
+export function priceSession(input: SessionPricingInput): PricedSession {
+  const choice = choosePricing(input.tariff, input.billingProfile);
+  const derived = sessionToChargingPeriods(input, choice.plan);
+  const result = choice.kind === 'free' ? null : priceWithPlan(choice.plan, derived.periods, { startMs: derived.startMs, endMs: derived.endMs, timeZone: input.timeZone });
+  const warnings = [...derived.warnings, ...validityWarnings(input.tariff, derived.startMs)];
+  const profile = input.billingProfile ?? null;
+  if (profile?.kind === 'member' && choice.plan.elementsSource === 'tariff') {
+    warnings.push({ code: 'MEMBER_TIER_NOT_IN_TARIFF', message: `member tier ${profile.tier} has no pricing in tariff ${input.tariff.id}: charged the tariff's own prices` });
+  }
+  return assemble({
+    plan: choice.plan,
+    choice,
+    profile,
+    timeZone: input.timeZone,
+    startMs: derived.startMs,
+    endMs: derived.endMs,
+    periods: derived.periods,
+    result,
+    explanation: mergedExplanation(derived.periods, result?.choices ?? []),
+    warnings,
+  });
+}
+
+/**
+ * Prices an OCPI 2.2.1 CDR's charging periods as given (each evaluated at its start) under
+ * `tariff`, with its VoltLedger extensions (pass `exportTariffToOcpi(tariff).tariff` to price
+ * with exactly what a roaming partner sees).
+ *
+ * @throws ValidationError naming the CDR field at fault, or for an unknown time zone.
+ */
+export function priceCdr(tariff: Tariff, cdr: OcpiCdr, timeZone: string): PricedSession {
+  assertTimeZone(timeZone);
+  const plan = retailPlan(tariff);
+  const read = readCdr(cdr, tariff.currency);
+  const result = priceWithPlan(plan, read.periods, { startMs: read.startMs, endMs: read.endMs, timeZone });
+  const warnings = validityWarnings(tariff, read.startMs);
+  const frame = { startMs: read.startMs, endMs: read.endMs, timeZone };
+  // A boundary inside a period matters only if the elements chosen at it differ from those at the start.
+  const spanning = read.periods.filter((period, index) =>
+    timeBoundaries(plan, timeZone, read.startMs, period.startMs, period.endMs).some((at) => {
+      const probe = priceWithPlan(plan, [{ ...period, startMs: at }], frame).choices[0]!;
+      return !sameChoice(probe, result.choices[index] ?? NO_CHOICE);
+    }),
+  ).length;
+  if (spanning > 0) {
+    warnings.push({
+      code: 'PERIOD_SPANS_PRICE_BOUNDARY',
+      message: `${spanning} charging period${spanning === 1 ? '' : 's'} of the CDR cross${spanning === 1 ? 'es' : ''} an instant where the tariff's restrictions change; priced as given, at ${spanning === 1 ? 'its' : 'their'} start`,
+    });
+  }
+  return assemble({
+    plan,
+    choice: { kind: 'priced', basis: `OCPI CDR priced as given under tariff ${tariff.id}`, notes: [] },
+    profile: null,
+    timeZone,
+    startMs: read.startMs,
+    endMs: read.endMs,
+    periods: read.periods,
+    result,
+    explanation: read.periods.map((period, index) => explain(period, result.choices[index] ?? NO_CHOICE)),
+    warnings,
+  });
+}

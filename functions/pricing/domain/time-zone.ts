@@ -1,0 +1,170 @@
+import { ValidationError } from '../../shared/errors.ts';
+
+/**
+ * Local wall time in an IANA time zone, DST included, from the platform's Intl data (no
+ * dependency). Offsets are cached per zone and UTC day: a day whose offset is the same at both
+ * ends is taken as uniform; otherwise its one transition instant is found by bisection and kept.
+ * This assumes at most one offset change per UTC day, true of every zone's rules in use today.
+ */
+
+export const MS_PER_MINUTE = 60_000;
+export const MS_PER_HOUR = 3_600_000;
+export const MS_PER_DAY = 86_400_000;
+
+interface DayOffsets {
+  /** Offset (local minus UTC, ms) at the start of the UTC day. */
+  start: number;
+  /** Offset from `transitionAt` on; equals `start` when the day has no transition. */
+  end: number;
+  transitionAt: number | null;
+}
+
+interface ZoneCache {
+  format: Intl.DateTimeFormat;
+  days: Map<number, DayOffsets>;
+}
+
+const zones = new Map<string, ZoneCache>();
+
+function zoneCache(timeZone: string): ZoneCache {
+  let cache = zones.get(timeZone);
+  if (!cache) {
+    let format: Intl.DateTimeFormat;
+    try {
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch (error) {
+      throw new ValidationError(`unknown time zone "${timeZone}" (expected an IANA name such as Europe/Berlin)`, 'timeZone', { cause: error });
+    }
+    cache = { format, days: new Map() };
+    zones.set(timeZone, cache);
+  }
+  return cache;
+}
+
+const DATE_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)?$/;
+
+/**
+ * Milliseconds since the epoch of an RFC 3339 date-time (OCPP and OCPI timestamps; without a zone
+ * designator it is UTC, as OCPI says), or null when the text is not one or names no real date.
+ */
+export function instantOf(text: string): number | null {
+  const match = DATE_TIME.exec(text);
+  if (!match) return null;
+  const at = Date.parse(match[5] === undefined ? `${text}Z` : text);
+  if (!Number.isFinite(at)) return null;
+  // Date.parse rolls 2024-02-30 over to March; refuse dates that do not exist.
+  const day = Number(text.slice(8, 10));
+  if (new Date(Date.UTC(Number(text.slice(0, 4)), Number(text.slice(5, 7)) - 1, day)).getUTCDate() !== day) return null;
+  return at;
+}
+
+/** Throws ValidationError unless `timeZone` is an IANA zone this platform knows. */
+export function assertTimeZone(timeZone: string): void {
+  zoneCache(timeZone);
+}
+
+function slowOffset(format: Intl.DateTimeFormat, at: number): number {
+  const fields: Record<string, number> = {};
+  for (const part of format.formatToParts(at)) {
+    if (part.type !== 'literal') fields[part.type] = Number(part.value);
+  }
+  const wall = Date.UTC(fields.year!, fields.month! - 1, fields.day!, fields.hour!, fields.minute!, fields.second!);
+  // formatToParts drops milliseconds; compare against the instant truncated to the second.
+  return wall - Math.floor(at / 1000) * 1000;
+}
+
+function dayOffsets(cache: ZoneCache, day: number): DayOffsets {
+  let offsets = cache.days.get(day);
+  if (!offsets) {
+    const from = day * MS_PER_DAY;
+    const to = from + MS_PER_DAY;
+    const start = slowOffset(cache.format, from);
+    const end = slowOffset(cache.format, to);
+    let transitionAt: number | null = null;
+    if (start !== end) {
+      // Bisection to the second: transitions happen on whole seconds.
+      let low = from / 1000;
+      let high = to / 1000;
+      while (high - low > 1) {
+        const middle = Math.floor((low + high) / 2);
+        if (slowOffset(cache.format, middle * 1000) === start) low = middle;
+        else high = middle;
+      }
+      transitionAt = high * 1000;
+    }
+    offsets = { start, end, transitionAt };
+    cache.days.set(day, offsets);
+  }
+  return offsets;
+}
+
+/** Offset of local time from UTC (ms) at instant `at` (ms since the epoch). */
+export function offsetAt(timeZone: string, at: number): number {
+  const offsets = dayOffsets(zoneCache(timeZone), Math.floor(at / MS_PER_DAY));
+  return offsets.transitionAt !== null && at >= offsets.transitionAt ? offsets.end : offsets.start;
+}
+
+/** Local wall-clock time at `at`, as ms since 1970-01-01T00:00 local. */
+export function wallTime(timeZone: string, at: number): number {
+  return at + offsetAt(timeZone, at);
+}
+
+/** The instants in [from, to) at which the zone's UTC offset changes (DST transitions). */
+export function transitionsBetween(timeZone: string, from: number, to: number): number[] {
+  const cache = zoneCache(timeZone);
+  const result: number[] = [];
+  for (let day = Math.floor(from / MS_PER_DAY); day * MS_PER_DAY < to; day++) {
+    const at = dayOffsets(cache, day).transitionAt;
+    if (at !== null && at >= from && at < to) result.push(at);
+  }
+  return result;
+}
+
+/**
+ * Every instant whose local wall time is exactly `wall`: none in a spring-forward gap, two in a
+ * fall-back overlap, one otherwise.
+ */
+export function instantsAtWallTime(timeZone: string, wall: number): number[] {
+  const candidates = new Set([offsetAt(timeZone, wall - MS_PER_DAY), offsetAt(timeZone, wall), offsetAt(timeZone, wall + MS_PER_DAY)]);
+  const result: number[] = [];
+  for (const offset of candidates) {
+    const at = wall - offset;
+    if (offsetAt(timeZone, at) === offset && !result.includes(at)) result.push(at);
+  }
+  return result.sort((a, b) => a - b);
+}
+
+/** Local day number (days since 1970-01-01 local) of a wall time. */
+export function dayOfWall(wall: number): number {
+  return Math.floor(wall / MS_PER_DAY);
+}
+
+/** 0 = Monday ... 6 = Sunday, the order of OCPI's DayOfWeek list. */
+export function weekdayOfDay(day: number): number {
+  // 1970-01-01 was a Thursday (3 in this numbering).
+  return (((day + 3) % 7) + 7) % 7;
+}
+
+/** `YYYY-MM-DD` to its day number. */
+export function dayOfDate(date: string): number {
+  return Math.floor(Date.parse(`${date}T00:00:00Z`) / MS_PER_DAY);
+}
+
+/** Local ISO-like rendering of an instant for explanations: `2024-01-15 09:30:00 (+01:00)`. */
+export function formatLocal(timeZone: string, at: number): string {
+  const offset = offsetAt(timeZone, at);
+  const text = new Date(at + offset).toISOString();
+  const minutes = Math.round(Math.abs(offset) / MS_PER_MINUTE);
+  const sign = offset < 0 ? '-' : '+';
+  const zone = `${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+  return `${text.slice(0, 10)} ${text.slice(11, 19)}${text.slice(19, 23) === '.000' ? '' : text.slice(19, 23)} (${zone})`;
+}
