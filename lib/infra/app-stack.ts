@@ -1,0 +1,131 @@
+import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
+import { AdminApi } from './admin-api.ts';
+import type { VoltLedgerConfig } from './config.ts';
+import { EventRouting } from './event-routing.ts';
+import { ADMIN_FUNCTION, CONSUMERS, OCPP_FUNCTIONS, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { IdleSessionSweep } from './idle-session-sweep.ts';
+import { Monitoring } from './monitoring.ts';
+import { OcppGateway } from './ocpp-gateway.ts';
+import { ServiceFunction } from './service-function.ts';
+import { importTables } from './stateful-stack.ts';
+
+export interface AppStackProps extends StackProps {
+  readonly config: VoltLedgerConfig;
+  /** Name of the deployed StatefulStack whose tables the functions use. */
+  readonly statefulStackName: string;
+  /** Defaults to events/routing.ts SUBSCRIPTIONS. */
+  readonly subscriptions?: readonly Subscription[];
+  /** Defaults to lib/infra/functions.ts CONSUMERS. */
+  readonly consumers?: Readonly<Record<string, FunctionSpec>>;
+}
+
+/**
+ * The stateless half of VoltLedger: the OCPP edge, the admin API, the event bus with its rules,
+ * the functions, the idle-session schedule and the monitoring. Safe to destroy and redeploy; the
+ * data lives in the StatefulStack.
+ */
+export class AppStack extends Stack {
+  readonly functions: Readonly<Record<string, ServiceFunction>>;
+  readonly ocpp: OcppGateway;
+  readonly admin: AdminApi;
+  readonly events: EventRouting;
+
+  constructor(scope: Construct, id: string, props: AppStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const tables = importTables(this, props.statefulStackName);
+
+    this.events = new EventRouting(this, 'Events', { subscriptions: props.subscriptions ?? SUBSCRIPTIONS });
+    const consumerSpecs = props.consumers ?? CONSUMERS;
+
+    const environment = {
+      OCPP_HEARTBEAT_INTERVAL_SECONDS: String(config.heartbeatIntervalSeconds),
+      SESSION_IDLE_LIMIT_SECONDS: String(config.sessionIdleLimitSeconds),
+    };
+    const make = (id: string, spec: FunctionSpec, serviceName: string) =>
+      new ServiceFunction(this, id, {
+        spec,
+        serviceName,
+        tables,
+        bus: this.events.bus,
+        logLevel: config.logLevel,
+        logRetention: config.logRetention,
+        environment,
+      });
+
+    const connect = make('OcppConnect', OCPP_FUNCTIONS.connect, 'voltledger-ocpp');
+    const disconnect = make('OcppDisconnect', OCPP_FUNCTIONS.disconnect, 'voltledger-ocpp');
+    const message = make('OcppMessage', OCPP_FUNCTIONS.message, 'voltledger-ocpp');
+    const admin = make('Admin', ADMIN_FUNCTION, 'voltledger-admin');
+    const sweep = make('IdleSessionSweepFunction', SWEEP_FUNCTION, 'voltledger-ocpp');
+    const consumers = Object.fromEntries(
+      this.events.consumerIds
+        .filter((consumerId) => consumerSpecs[consumerId])
+        .map((consumerId) => [consumerId, make(`Consumer-${consumerId}`, consumerSpecs[consumerId]!, `voltledger-${consumerId}`)]),
+    );
+    this.functions = { connect, disconnect, message, admin, sweep, ...consumers };
+
+    // Provisioned concurrency lives on an alias; API Gateway then invokes the alias.
+    const messageTarget: IFunction =
+      config.messageProvisionedConcurrency > 0
+        ? new Alias(this, 'OcppMessageLive', {
+            aliasName: 'live',
+            version: message.fn.currentVersion,
+            provisionedConcurrentExecutions: config.messageProvisionedConcurrency,
+          })
+        : message.fn;
+
+    this.ocpp = new OcppGateway(this, 'Ocpp', {
+      connect: connect.fn,
+      disconnect: disconnect.fn,
+      message: messageTarget,
+      stageName: config.stage,
+      throttle: config.ocppThrottle,
+      logRetention: config.logRetention,
+      domain: config.ocppDomain,
+    });
+    for (const f of Object.values(this.functions)) {
+      f.fn.addEnvironment('OCPP_CONNECTIONS_ENDPOINT', this.ocpp.callbackUrl);
+      if (f.spec.manageConnections) this.ocpp.grantManageConnections(f.fn);
+    }
+
+    this.admin = new AdminApi(this, 'AdminApi', { handler: admin.fn, logRetention: config.logRetention });
+    new IdleSessionSweep(this, 'IdleSessionSweepSchedule', { handler: sweep.fn });
+    this.events.connect(Object.fromEntries(Object.entries(consumers).map(([consumerId, f]) => [consumerId, f.fn])));
+
+    new Monitoring(this, 'Monitoring', {
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.fn])),
+      deadLetterQueues: Object.fromEntries(this.events.routed.map((r) => [r.subscription.ruleName, r.deadLetterQueue])),
+      webSocket: { apiId: this.ocpp.api.apiId, stageName: this.ocpp.stage.stageName },
+      alarmTopicArn: config.alarmTopicArn,
+    });
+
+    new CfnOutput(this, 'OcppUrl', {
+      value: this.ocpp.ocppUrl,
+      description: 'Charge points connect to <OcppUrl>/<chargePointId> (Basic auth: chargePointId + password)',
+    });
+    new CfnOutput(this, 'OcppWebSocketStageUrl', { value: this.ocpp.stage.url, description: 'The WebSocket stage behind CloudFront (no path: not for charge points)' });
+    new CfnOutput(this, 'OcppConnectionsEndpoint', { value: this.ocpp.callbackUrl, description: '@connections endpoint' });
+    new CfnOutput(this, 'AdminApiUrl', { value: this.admin.url, description: 'Admin HTTP API (SigV4, execute-api:Invoke)' });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+
+    this.suppressFunctionFindings();
+  }
+
+  private suppressFunctionFindings(): void {
+    for (const f of Object.values(this.functions)) {
+      const validations = Validations.of(f);
+      validations.acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
+      });
+      validations.acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: 'The design card pins nodejs22.x, the runtime the code is tested against.',
+      });
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import type { TableId } from '../tables.ts';
+
+export type TableAccess = 'read' | 'readWrite';
+
+/**
+ * One Lambda function, declared by what it runs and what it touches; the stack turns the access
+ * list into `grant*` calls, so a function gets exactly the tables and bus rights written here.
+ */
+export interface FunctionSpec {
+  /** Handler module relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Tables the function reads or writes. Every function still receives every table's name (deps.ts reads them all). */
+  readonly tables: Partial<Record<TableId, TableAccess>>;
+  /** Publishes domain events on the bus (PutEvents). */
+  readonly publishesEvents?: boolean;
+  /** Sends frames to charge points through the WebSocket stage's @connections API. */
+  readonly manageConnections?: boolean;
+  readonly memorySizeMb?: number;
+  readonly timeoutSeconds?: number;
+}
+
+/** The functions behind the OCPP WebSocket API's routes. */
+export const OCPP_FUNCTIONS = {
+  connect: {
+    entry: 'functions/ocpp/connect.ts',
+    description: 'OCPP $connect: identity, Basic auth, subprotocol; records the connection',
+    tables: { Registry: 'readWrite' },
+    timeoutSeconds: 10,
+  },
+  disconnect: {
+    entry: 'functions/ocpp/disconnect.ts',
+    description: 'OCPP $disconnect: forgets the connection',
+    tables: { Registry: 'readWrite' },
+    timeoutSeconds: 10,
+  },
+  message: {
+    entry: 'functions/ocpp/message.ts',
+    description: 'OCPP $default: one OCPP-J frame in, the answer out through the route response',
+    tables: { Registry: 'readWrite', Entitlements: 'read', Tariffs: 'read', Sessions: 'readWrite' },
+    publishesEvents: true,
+    // Nothing in the $default path posts to @connections today (answers travel in the route
+    // response); the grant is there for central-system calls answered in-band later.
+    manageConnections: true,
+    timeoutSeconds: 20,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+/** The admin HTTP API (IAM auth): charge points, id tags, tariffs, sessions, commands to charge points. */
+export const ADMIN_FUNCTION: FunctionSpec = {
+  entry: 'functions/admin/handler.ts',
+  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions and commands',
+  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite' },
+  // POST /admin/jobs/complete-idle-sessions completes sessions, which publishes SessionCompleted.
+  publishesEvents: true,
+  // Commands to charge points go out through @connections.
+  manageConnections: true,
+  // GET .../commands/{id}?waitSeconds= polls up to 25 s; the HTTP API gives up at 30 s.
+  timeoutSeconds: 29,
+};
+
+/** The scheduled idle-session sweep (every minute). */
+export const SWEEP_FUNCTION: FunctionSpec = {
+  entry: 'functions/ocpp/sweep.ts',
+  description: 'Completes stopped sessions whose connector never reported Available within the idle limit',
+  tables: { Sessions: 'readWrite' },
+  publishesEvents: true,
+  timeoutSeconds: 60,
+};
+
+/**
+ * Consumers of events/routing.ts subscriptions, by consumer id. Adding a consumer is one entry
+ * here (its handler file and what it touches); the stack creates its function, and every
+ * subscription naming it gets a rule with retries and a dead-letter queue. The stack refuses to
+ * synthesize a subscription whose consumer has no entry.
+ */
+export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {};

@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { TABLES, type TableId } from '../tables.ts';
+import { LAMBDA_BUNDLING, LAMBDA_RUNTIME, REPO_ROOT } from './bundling.ts';
+import type { LogLevel } from './config.ts';
+import type { FunctionSpec } from './functions.ts';
+import { acknowledgeGrantWildcards } from './nag.ts';
+
+export interface ServiceFunctionProps {
+  readonly spec: FunctionSpec;
+  /** Powertools service name, e.g. `voltledger-ocpp`. */
+  readonly serviceName: string;
+  readonly tables: Readonly<Record<TableId, ITable>>;
+  readonly bus: IEventBus;
+  readonly logLevel: LogLevel;
+  readonly logRetention: RetentionDays;
+  /** Extra environment (settings shared by the OCPP functions). */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One VoltLedger Lambda: NodejsFunction bundled locally with esbuild (see bundling.ts), arm64,
+ * its own log group, and the grants its spec lists, nothing more.
+ */
+export class ServiceFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly spec: FunctionSpec;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    const { spec, tables } = props;
+    this.spec = spec;
+
+    const logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, spec.entry),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: spec.memorySizeMb ?? 512,
+      timeout: Duration.seconds(spec.timeoutSeconds ?? 10),
+      description: spec.description,
+      logGroup,
+      bundling: LAMBDA_BUNDLING,
+      environment: {
+        // deps.ts reads every table name, whichever tables the function touches.
+        ...Object.fromEntries(Object.values(TABLES).map((t) => [t.envVar, tables[t.id].tableName])),
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        // Stack traces through the source map (the map carries no sources, so it stays small).
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+    });
+
+    for (const [tableId, access] of Object.entries(spec.tables) as Array<[TableId, FunctionSpec['tables'][TableId]]>) {
+      const table = tables[tableId];
+      const grant = access === 'readWrite' ? table.grantReadWriteData(this.fn) : table.grantReadData(this.fn);
+      acknowledgeGrantWildcards(this, grant, `Queries the ${tableId} table's own indexes: <table ARN>/index/*.`);
+    }
+    if (spec.publishesEvents) props.bus.grantPutEventsTo(this.fn);
+  }
+}

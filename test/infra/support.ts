@@ -1,0 +1,55 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import cdkJson from '../../cdk.json' with { type: 'json' };
+import type { Subscription } from '../../events/routing.ts';
+import type { VoltLedgerConfig } from '../../lib/infra/config.ts';
+import type { FunctionSpec } from '../../lib/infra/functions.ts';
+import { addVoltLedgerStacks, type VoltLedgerStacks } from '../../lib/infra/voltledger-app.ts';
+
+export const TEST_ENV = { account: '123456789012', region: 'eu-central-1' };
+
+export const TEST_CONFIG: VoltLedgerConfig = {
+  stage: 'dev',
+  logLevel: 'INFO',
+  logRetention: RetentionDays.TWO_WEEKS,
+  messageProvisionedConcurrency: 0,
+  heartbeatIntervalSeconds: 300,
+  sessionIdleLimitSeconds: 4 * 3600,
+  ocppThrottle: { rateLimit: 100, burstLimit: 200 },
+};
+
+export interface SynthesizedApp {
+  app: App;
+  stacks: VoltLedgerStacks;
+  stateful: Template;
+  application: Template;
+}
+
+/**
+ * Synthesizes VoltLedger the way bin/cdk.ts does (cdk.json's feature flags, both stacks), but with
+ * bundling skipped: `aws:cdk:bundling-stacks: []` is CDK's own switch for that, so the template is
+ * the product's and only the asset is a placeholder. test/infra/bundles.test.ts bundles for real.
+ */
+export function synthesize(
+  options: {
+    config?: Partial<VoltLedgerConfig>;
+    subscriptions?: readonly Subscription[];
+    consumers?: Readonly<Record<string, FunctionSpec>>;
+    nag?: boolean;
+    outdir?: string;
+  } = {},
+): SynthesizedApp {
+  const app = new App({
+    context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
+    ...(options.outdir ? { outdir: options.outdir } : {}),
+  });
+  const stacks = addVoltLedgerStacks(app, { ...TEST_CONFIG, ...options.config }, {
+    env: TEST_ENV,
+    subscriptions: options.subscriptions,
+    consumers: options.consumers,
+  });
+  if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stacks, stateful: Template.fromStack(stacks.stateful), application: Template.fromStack(stacks.app) };
+}
