@@ -61,6 +61,53 @@ export function parseScaled(text: string, scale: number): bigint | null {
   return negative ? -digits : digits;
 }
 
+/**
+ * Like {@link parseScaled}, returning a plain number, for meter values: exact as long as the
+ * scaled value stays below 2^53 (a register of 9 billion kWh in mWh); null when it does not.
+ */
+export function parseScaledToNumber(text: string, scale: number): number | null {
+  let at = 0;
+  const length = text.length;
+  let whole = 0;
+  let wholeDigits = 0;
+  while (at < length) {
+    const code = text.charCodeAt(at) - 48;
+    if (code < 0 || code > 9) break;
+    whole = whole * 10 + code;
+    wholeDigits++;
+    at++;
+  }
+  if (wholeDigits === 0) return null;
+  let fraction = 0;
+  let fractionDigits = 0;
+  let roundUp = false;
+  if (at < length && text.charCodeAt(at) === 46) {
+    at++;
+    const fractionStart = at;
+    while (at < length) {
+      const code = text.charCodeAt(at) - 48;
+      if (code < 0 || code > 9) break;
+      if (fractionDigits < scale) {
+        fraction = fraction * 10 + code;
+        fractionDigits++;
+      } else if (at - fractionStart === scale) {
+        roundUp = code >= 5;
+      }
+      at++;
+    }
+    if (at === fractionStart) return null;
+  }
+  if (at !== length) return parseScaledFallback(text, scale);
+  for (let i = fractionDigits; i < scale; i++) fraction *= 10;
+  const value = whole * 10 ** scale + fraction + (roundUp ? 1 : 0);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+function parseScaledFallback(text: string, scale: number): number | null {
+  const value = parseScaled(text, scale);
+  return value === null || value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(value);
+}
+
 /** A JSON number scaled by 10^scale (see {@link parseScaled}). */
 export function scaleNumber(value: number, scale: number): bigint {
   const scaled = parseScaled(numberToDecimalString(value), scale);

@@ -182,6 +182,27 @@ function restrictionsHold(r: CompiledRestrictions, p: PricingPeriod, elapsedMs: 
   return true;
 }
 
+/** OCPI 2.2.1: the first element pricing the dimension whose restrictions all hold (memoised per period in `cache`). */
+function firstApplicable(
+  candidates: readonly CompiledElement[],
+  period: PricingPeriod,
+  elapsedMs: number,
+  wall: number,
+  cache: Int8Array,
+  unknownCurrent: { seen: boolean },
+): CompiledElement | null {
+  for (const element of candidates) {
+    if (!element.restrictions) return element;
+    let state = cache[element.index]!;
+    if (state === 0) {
+      state = restrictionsHold(element.restrictions, period, elapsedMs, wall, unknownCurrent) ? 1 : 2;
+      cache[element.index] = state;
+    }
+    if (state === 1) return element;
+  }
+  return null;
+}
+
 interface ExactLine {
   line: PriceLine;
   amount: ExactAmount;
@@ -232,21 +253,9 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
     matchCache.fill(0);
     const wall = plan.usesWallTime ? wallTime(frame.timeZone, period.startMs) : 0;
     const elapsed = period.startMs - frame.startMs;
-    const pick = (dimension: TariffDimension): CompiledElement | null => {
-      for (const element of plan.byDimension[dimension]) {
-        if (!element.restrictions) return element;
-        let state = matchCache[element.index]!;
-        if (state === 0) {
-          state = restrictionsHold(element.restrictions, period, elapsed, wall, unknownCurrent) ? 1 : 2;
-          matchCache[element.index] = state;
-        }
-        if (state === 1) return element;
-      }
-      return null;
-    };
     const choice: ElementChoice = { ENERGY: null, TIME: null, PARKING_TIME: null };
     if (period.energyMilliWh > 0) {
-      const element = pick('ENERGY');
+      const element = firstApplicable(plan.byDimension.ENERGY, period, elapsed, wall, matchCache, unknownCurrent);
       if (element) {
         quantities.ENERGY[element.index]! += period.energyMilliWh;
         used.ENERGY[element.index] = true;
@@ -257,7 +266,7 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
     for (const dimension of TIME_DIMENSIONS) {
       const ms = dimension === 'TIME' ? period.timeMs : period.parkingMs;
       if (ms <= 0) continue;
-      const element = pick(dimension);
+      const element = firstApplicable(plan.byDimension[dimension], period, elapsed, wall, matchCache, unknownCurrent);
       if (!element) continue;
       quantities[dimension][element.index]! += ms;
       used[dimension][element.index] = true;
@@ -265,7 +274,7 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
       choice[dimension] = element.index;
     }
     if (flatElement < 0) {
-      const element = pick('FLAT');
+      const element = firstApplicable(plan.byDimension.FLAT, period, elapsed, wall, matchCache, unknownCurrent);
       if (element) flatElement = element.index;
     }
     choices.push(choice);

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../shared/errors.ts';
 import type { BillingProfile } from './billing-profile.ts';
 import { timeBoundaries } from './boundaries.ts';
-import { parseScaled } from './decimal.ts';
+import { parseScaledToNumber } from './decimal.ts';
 import type { PricingPeriod, PricingWarning, Ratio } from './engine.ts';
 import type { MeterValue, MeterValuesReq, StartTransactionReq, StatusNotificationReq, StopTransactionReq } from './ocpp.ts';
 import { choosePricing, type PricingPlan } from './pricing-plan.ts';
@@ -126,15 +126,15 @@ function collectSamples(
         if (sampled.phase !== undefined) continue; // the register total, not per-phase registers
         const unit = sampled.unit ?? 'Wh';
         const scale = unit === 'Wh' ? 3 : unit === 'kWh' ? 6 : -1;
-        const milliWh = scale < 0 || typeof sampled.value !== 'string' ? null : parseScaled(sampled.value, scale);
+        const milliWh = scale < 0 || typeof sampled.value !== 'string' ? null : parseScaledToNumber(sampled.value, scale);
         if (milliWh === null) {
           warnings.add('UNREADABLE_SAMPLE', `an energy register value ${JSON.stringify(sampled.value)} ${unit} at ${new Date(at).toISOString()} could not be read and was ignored`);
           continue;
         }
-        readings.push({ at, milliWh: Number(milliWh), order: readings.length });
+        readings.push({ at, milliWh, order: readings.length });
       } else {
         const unit = sampled.unit ?? 'A';
-        const amps = unit === 'A' && typeof sampled.value === 'string' ? parseScaled(sampled.value, 4) : null;
+        const amps = unit === 'A' && typeof sampled.value === 'string' ? parseScaledToNumber(sampled.value, 4) : null;
         if (amps === null) {
           warnings.add('UNREADABLE_SAMPLE', `a Current.Import value ${JSON.stringify(sampled.value)} ${unit} could not be read and was ignored`);
           continue;
@@ -144,9 +144,9 @@ function collectSamples(
           current = { at, total: null, phaseSum: 0, phases: 0 };
           currents.set(at, current);
         }
-        if (sampled.phase === undefined) current.total = Math.abs(Number(amps));
+        if (sampled.phase === undefined) current.total = Math.abs(amps);
         else if (sampled.phase === 'L1' || sampled.phase === 'L2' || sampled.phase === 'L3') {
-          current.phaseSum += Math.abs(Number(amps));
+          current.phaseSum += Math.abs(amps);
           current.phases++;
         }
       }
@@ -346,12 +346,11 @@ export function sessionToChargingPeriods(input: SessionPricingInput, plan: Prici
       if (to.at > from.at) suspendedWithEnergy = true;
       activeMs = to.at - from.at;
     }
-    const drawing = (cut: { plug: Plug }) => allDrawing || cut.plug === ACTIVE;
     const power: Ratio | null = activeMs > 0 ? { num: delta * 36_000, den: activeMs } : null;
     let doneMs = 0;
     let energy = from.milliWh;
     for (const cut of cuts) {
-      if (!drawing(cut)) {
+      if (!allDrawing && cut.plug !== ACTIVE) {
         if (cut.plug !== UNPLUGGED) pushParking(cut.a, cut.b, energy);
         continue;
       }

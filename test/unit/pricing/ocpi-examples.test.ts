@@ -1,4 +1,4 @@
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
 import { parseTariff, priceCdr, type PricedSession } from '../../../functions/pricing/domain/index.ts';
 import examples from '../../fixtures/ocpi-2.2.1-examples.json' with { type: 'json' };
