@@ -7,6 +7,7 @@ import { COMMAND_ACTIONS, type CentralSystem, type CommandAction } from '../ocpp
 import type { OcppStores } from '../ocpp/deps.ts';
 import { idTagKey, transactionIdOf, type SessionRecord } from '../ocpp/domain/model.ts';
 import { hashPassword } from '../ocpp/domain/passwords.ts';
+import { parseBillingProfile, parseTariff } from '../pricing/domain/index.ts';
 import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
 
 export interface AdminApiDeps {
@@ -14,8 +15,6 @@ export interface AdminApiDeps {
   system: Pick<CentralSystem, 'sendCommand' | 'completeIdleSessions'>;
   clock: Clock;
   log: Log;
-  /** Validates an OCPI 2.2.1 tariff, throwing ValidationError with the field's path. */
-  parseTariff: (json: unknown) => unknown;
   /** When set, every request needs `Authorization: Bearer <token>` (local stack); on AWS, IAM auth guards the API. */
   adminToken?: string;
 }
@@ -46,6 +45,7 @@ const IdTagBody = z.strictObject({
   expiryDate: z.iso.datetime({ offset: true }).optional(),
   parentIdTag: z.string().min(1).max(20).optional(),
   billing: z.record(z.string(), z.unknown()).optional(),
+  tariffId: z.string().min(1).max(36).optional(),
 });
 
 const CommandBody = z.strictObject({
@@ -138,6 +138,14 @@ export function createAdminApi(deps: AdminApiDeps) {
       async handle([idTag], event) {
         if (idTag!.length > 20) throw new ValidationError('idTag must be at most 20 characters (OCPP CiString20)', 'idTag');
         const body = parseWith(IdTagBody, jsonBody(event));
+        if (body.billing !== undefined) {
+          try {
+            parseBillingProfile(body.billing);
+          } catch (error) {
+            if (error instanceof ValidationError) throw new ValidationError(error.message, `billing.${error.path}`, { cause: error });
+            throw error;
+          }
+        }
         const existing = await stores.entitlements.get(idTag!);
         const record = { idTag: idTag!, ...body, updatedAt: clock.now().toISOString() };
         await stores.entitlements.put(record);
@@ -158,7 +166,7 @@ export function createAdminApi(deps: AdminApiDeps) {
       pattern: /^\/admin\/tariffs\/([^/]+)$/,
       async handle([tariffId], event) {
         const body = jsonBody(event);
-        deps.parseTariff(body);
+        parseTariff(body);
         if ((body as { id?: unknown }).id !== tariffId) throw new ValidationError(`id must equal the tariff id in the path (${tariffId})`, 'id');
         const stored = await stores.tariffs.putNewVersion(tariffId!, JSON.stringify(body), clock.now().toISOString());
         return json(201, { tariffId: stored.tariffId, version: stored.version, createdAt: stored.createdAt, tariff: body });

@@ -4,7 +4,6 @@ import { systemClock } from '../shared/clock.ts';
 import { log, logger } from '../shared/logger.ts';
 import { createCentralSystem } from '../ocpp/central-system.ts';
 import { ocppDepsFromEnv } from '../ocpp/deps.ts';
-import { parseTariff } from '../pricing/domain/index.ts';
 import { createAdminApi } from './api.ts';
 import type { HttpEvent } from './http.ts';
 
@@ -14,7 +13,6 @@ const api = createAdminApi({
   system: createCentralSystem(deps),
   clock: systemClock,
   log,
-  parseTariff,
   // On AWS the HTTP API's IAM authorizer guards every route; a token is only for the local stack.
   adminToken: process.env.ADMIN_TOKEN || undefined,
 });

@@ -229,7 +229,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         if (!chargePoint) throw new OcppCallError('SecurityError', 'unknown charge point');
         const idTagInfo = decideAuthorization(entitlement, clock.now());
         const billing = entitlement?.billing ?? null;
-        const tariffId = (typeof billing?.tariffId === 'string' ? billing.tariffId : undefined) ?? chargePoint.tariffId;
+        const tariffId = entitlement?.tariffId ?? chargePoint.tariffId;
         const tariff = tariffId ? ((await tariffs.currentVersion(tariffId)) ?? null) : null;
         const transactionId = knownTransactionId ?? (await sessions.claimStart(key, await sessions.allocateTransactionId()));
         session = await sessions.createSession({

@@ -14,7 +14,6 @@ import type { Log } from '../../functions/shared/log.ts';
 import { createCentralSystem, type CentralSystem, type CentralSystemConfig } from '../../functions/ocpp/central-system.ts';
 import { buildOcppDeps, type OcppStores } from '../../functions/ocpp/deps.ts';
 import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websocket-events.ts';
-import { parseTariff } from '../../functions/pricing/domain/index.ts';
 import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { seedDemoData } from './seed.ts';
@@ -109,7 +108,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
   const system = createCentralSystem(deps);
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, parseTariff, adminToken });
+  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {

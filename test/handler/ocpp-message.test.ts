@@ -100,7 +100,7 @@ describe('ocpp message handler ($default)', () => {
   describe('StartTransaction', () => {
     beforeEach(() => {
       dynamo.on(GetItemCommand, { TableName: 'entitlements' }).resolves({
-        Item: marshall({ pk: 'IDTAG#RFID-1', sk: 'IDTAG', idTag: 'RFID-1', status: 'Accepted', updatedAt: 'x', billing: { kind: 'retail', tariffId: 'T1' } }),
+        Item: marshall({ pk: 'IDTAG#RFID-1', sk: 'IDTAG', idTag: 'RFID-1', status: 'Accepted', updatedAt: 'x', billing: { kind: 'retail' }, tariffId: 'T1' }),
       });
       dynamo.on(GetItemCommand, { TableName: 'registry', Key: marshall({ pk: 'CP#CP-001', sk: 'PROFILE' }) }).resolves({
         Item: marshall({ pk: 'CP#CP-001', sk: 'PROFILE', chargePointId: 'CP-001', passwordHash: 'x', timeZone: 'Europe/Berlin', updatedAt: 'x' }),

@@ -19,6 +19,8 @@ export interface EntitlementRecord {
   expiryDate?: string;
   parentIdTag?: string;
   billing?: Record<string, unknown>;
+  /** A tariff that applies to this idTag wherever it charges, instead of the charge point's. */
+  tariffId?: string;
   updatedAt: string;
 }
 
