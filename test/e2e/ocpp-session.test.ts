@@ -1,19 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RPCClient } from 'ocpp-rpc';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { DEMO } from '../../lib/local/seed.ts';
-import { admin, connectChargePoint, energySample, rawSocket, startTestStack } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, rawSocket, startTestStack, type ChargePointClient } from '../support/stack.ts';
 
 const t = (minutes: number) => new Date(Date.parse('2026-11-23T09:00:00Z') + minutes * 60_000).toISOString();
 
 describe('OCPP 1.6J end to end on the local stack', () => {
   let stack: LocalStack;
   const events: Array<{ type: string; id: string; sessionId?: string }> = [];
-  const clients: RPCClient[] = [];
+  const clients: ChargePointClient[] = [];
 
   beforeAll(async () => {
     stack = await startTestStack();
