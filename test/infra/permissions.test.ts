@@ -1,0 +1,125 @@
+import type { CfnElement } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLES } from '../../lib/tables.ts';
+import { synthesize, type SynthesizedApp } from './support.ts';
+
+const READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:Query', 'dynamodb:Scan'];
+const READ_WRITE = [...READ, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort();
+
+/** A table's ARN as the application stack reads it from the stateful stack. */
+const tableArn = (logicalId: string) => ({ 'Fn::GetStackOutput': { StackName: 'VoltLedger-dev-Stateful', OutputName: `${logicalId}Arn` } });
+const indexArns = (logicalId: string) => ({ 'Fn::Join': ['', [tableArn(logicalId), '/index/*']] });
+
+/** What a function may do: action -> resources, flattened from its role's policies. */
+type Permissions = Record<string, unknown[]>;
+
+describe('function permissions', () => {
+  let synth: SynthesizedApp;
+  let permissionsOf: (name: string) => Permissions;
+  let managedPoliciesOf: (name: string) => unknown;
+  let apiRef: { Ref: string };
+  let busArn: unknown;
+
+  beforeAll(() => {
+    synth = synthesize();
+    const app = synth.stacks.app;
+    const resources = synth.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+    const roleIdOf = (name: string) => resources[app.getLogicalId(app.functions[name]!.fn.node.defaultChild as CfnElement)]!.Properties.Role['Fn::GetAtt'][0];
+    permissionsOf = (name) => {
+      const roleId = roleIdOf(name);
+      const permissions: Permissions = {};
+      for (const policy of Object.values(resources)) {
+        if (policy.Type !== 'AWS::IAM::Policy' || !policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId)) continue;
+        for (const statement of policy.Properties.PolicyDocument.Statement) {
+          expect(statement.Effect).toBe('Allow');
+          for (const action of [statement.Action].flat()) {
+            permissions[action] = [...(permissions[action] ?? []), ...[statement.Resource].flat()];
+          }
+        }
+      }
+      return permissions;
+    };
+    managedPoliciesOf = (name) => resources[roleIdOf(name)]!.Properties.ManagedPolicyArns;
+    apiRef = { Ref: app.getLogicalId(app.ocpp.api.node.defaultChild as CfnElement) };
+    busArn = { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] };
+  });
+
+  const manageConnections = () => ({
+    'Fn::Join': ['', ['arn:aws:execute-api:eu-central-1:123456789012:', apiRef, '/dev/*/@connections/*']],
+  });
+  const readWrite = (resources: unknown[]) => Object.fromEntries(READ_WRITE.map((a) => [a, resources]));
+  /** Merges per-action resource lists, in the order the grants add them. */
+  const merge = (...parts: Permissions[]): Permissions => {
+    const out: Permissions = {};
+    for (const part of parts) for (const [action, resources] of Object.entries(part)) out[action] = [...(out[action] ?? []), ...resources];
+    return out;
+  };
+  const sortResources = (p: Permissions) =>
+    Object.fromEntries(Object.entries(p).sort(([a], [b]) => a.localeCompare(b)).map(([a, r]) => [a, [...r].map((x) => JSON.stringify(x)).sort()]));
+
+  it.each(['connect', 'disconnect'])('%s: reads and writes the Registry table, nothing else (no PutEvents, no @connections)', (name) => {
+    expect(sortResources(permissionsOf(name))).toEqual(sortResources(readWrite([tableArn('RegistryTable')])));
+  });
+
+  it('message: Registry and Sessions read/write, Entitlements and Tariffs read, PutEvents on the bus, ManageConnections on its API', () => {
+    expect(sortResources(permissionsOf('message'))).toEqual(
+      sortResources(
+        merge(
+          readWrite([tableArn('RegistryTable'), tableArn('SessionsTable'), indexArns('SessionsTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('EntitlementsTable'), tableArn('TariffsTable')]])),
+          { 'events:PutEvents': [busArn] },
+          { 'execute-api:ManageConnections': [manageConnections()] },
+        ),
+      ),
+    );
+  });
+
+  it('admin: all four tables read/write, PutEvents (complete-idle-sessions), ManageConnections (commands)', () => {
+    expect(sortResources(permissionsOf('admin'))).toEqual(
+      sortResources(
+        merge(
+          readWrite(Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)).concat([indexArns('SessionsTable')])),
+          { 'events:PutEvents': [busArn] },
+          { 'execute-api:ManageConnections': [manageConnections()] },
+        ),
+      ),
+    );
+  });
+
+  it('sweep: Sessions read/write and PutEvents, nothing else', () => {
+    expect(sortResources(permissionsOf('sweep'))).toEqual(
+      sortResources(merge(readWrite([tableArn('SessionsTable'), indexArns('SessionsTable')]), { 'events:PutEvents': [busArn] })),
+    );
+  });
+
+  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep'])('%s: only the basic execution managed policy (its own logs)', (name) => {
+    expect(managedPoliciesOf(name)).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
+    ]);
+  });
+
+  it('gives every function every table name and the bus name (deps.ts reads them all at start-up)', () => {
+    const app = synth.stacks.app;
+    const resources = synth.application.toJSON().Resources;
+    for (const [name, f] of Object.entries(app.functions)) {
+      const variables = resources[app.getLogicalId(f.fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+      for (const table of Object.values(TABLES)) expect(variables[table.envVar], `${name} ${table.envVar}`).toBeDefined();
+      expect(variables).toMatchObject({
+        EVENT_BUS_NAME: { Ref: app.getLogicalId(app.events.bus.node.defaultChild as CfnElement) },
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        OCPP_HEARTBEAT_INTERVAL_SECONDS: '300',
+        SESSION_IDLE_LIMIT_SECONDS: '14400',
+      });
+      expect(variables.POWERTOOLS_SERVICE_NAME).toMatch(/^voltledger-/);
+    }
+  });
+
+  it('runs every function on nodejs22.x, arm64, as ESM (index.mjs)', () => {
+    const app = synth.stacks.app;
+    const resources = synth.application.toJSON().Resources;
+    for (const f of Object.values(app.functions)) {
+      const props = resources[app.getLogicalId(f.fn.node.defaultChild as CfnElement)].Properties;
+      expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    }
+  });
+});
