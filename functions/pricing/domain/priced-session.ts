@@ -214,13 +214,13 @@ export function priceSession(input: SessionPricingInput): PricedSession {
 }
 
 /**
- * Prices an OCPI 2.2.1 CDR's charging periods as given (each evaluated at its start) under
+ * Prices an OCPI 2.2.1 CDR's charging periods as given (the CDR is validated here, so raw JSON is fine) (each evaluated at its start) under
  * `tariff`, with its VoltLedger extensions (pass `exportTariffToOcpi(tariff).tariff` to price
  * with exactly what a roaming partner sees).
  *
  * @throws ValidationError naming the CDR field at fault, or for an unknown time zone.
  */
-export function priceCdr(tariff: Tariff, cdr: OcpiCdr, timeZone: string): PricedSession {
+export function priceCdr(tariff: Tariff, cdr: OcpiCdr | unknown, timeZone: string): PricedSession {
   assertTimeZone(timeZone);
   const plan = retailPlan(tariff);
   const read = readCdr(cdr, tariff.currency);

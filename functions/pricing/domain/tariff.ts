@@ -199,6 +199,16 @@ function semanticIssues(tariff: Tariff): Array<{ path: Path; message: string }> 
   const issues: Array<{ path: Path; message: string }> = [];
   const checkElements = (elements: TariffElement[], base: Path) => {
     elements.forEach((element, index) => {
+      const seen = new Set<string>();
+      element.price_components.forEach((component, componentIndex) => {
+        if (seen.has(component.type)) {
+          issues.push({
+            path: [...base, index, 'price_components', componentIndex, 'type'],
+            message: `a second ${component.type} component in the same element can never apply (only one per dimension is active)`,
+          });
+        }
+        seen.add(component.type);
+      });
       const r = element.restrictions;
       if (!r) return;
       const at = [...base, index, 'restrictions'];
@@ -222,16 +232,6 @@ function semanticIssues(tariff: Tariff): Array<{ path: Path; message: string }> 
         if (r.day_of_week!.indexOf(day) !== dayIndex) issues.push({ path: [...at, 'day_of_week', dayIndex], message: `${day} is listed twice` });
       });
       if (r.day_of_week?.length === 0) issues.push({ path: [...at, 'day_of_week'], message: 'day_of_week must not be empty: the element could never apply' });
-      const seen = new Set<string>();
-      element.price_components.forEach((component, componentIndex) => {
-        if (seen.has(component.type)) {
-          issues.push({
-            path: [...base, index, 'price_components', componentIndex, 'type'],
-            message: `a second ${component.type} component in the same element can never apply (only one per dimension is active)`,
-          });
-        }
-        seen.add(component.type);
-      });
     });
   };
   checkElements(tariff.elements, ['elements']);
