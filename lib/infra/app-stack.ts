@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
@@ -8,6 +8,7 @@ import { EventRouting } from './event-routing.ts';
 import { ADMIN_FUNCTION, CONSUMERS, OCPP_FUNCTIONS, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
 import { IdleSessionSweep } from './idle-session-sweep.ts';
 import { Monitoring } from './monitoring.ts';
+import { acknowledgeNag } from './nag.ts';
 import { OcppGateway } from './ocpp-gateway.ts';
 import { ServiceFunction } from './service-function.ts';
 import { importTables } from './stateful-stack.ts';
@@ -117,15 +118,12 @@ export class AppStack extends Stack {
 
   private suppressFunctionFindings(): void {
     for (const f of Object.values(this.functions)) {
-      const validations = Validations.of(f);
-      validations.acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
-      });
-      validations.acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: 'The design card pins nodejs22.x, the runtime the code is tested against.',
-      });
+      acknowledgeNag(
+        f,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
+      );
+      acknowledgeNag(f, 'AwsSolutions-L1', 'The design card pins nodejs22.x, the runtime the code is tested against.');
     }
   }
 }

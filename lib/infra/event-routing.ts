@@ -1,10 +1,11 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { eventPatternFor, type Subscription } from '../../events/routing.ts';
+import { acknowledgeNag } from './nag.ts';
 
 /** Delivery policy of every rule target: EventBridge retries, then parks the event in the target's DLQ. */
 export const TARGET_RETRY_ATTEMPTS = 8;
@@ -69,10 +70,7 @@ export class EventRouting extends Construct {
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
       });
-      Validations.of(deadLetterQueue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself the dead-letter queue of an EventBridge rule target.',
-      });
+      acknowledgeNag(deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of an EventBridge rule target.');
       const pattern = eventPatternFor(subscription);
       const rule = new Rule(this, subscription.ruleName, {
         eventBus: this.bus,

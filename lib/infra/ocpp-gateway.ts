@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -25,7 +25,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { REPO_ROOT } from './bundling.ts';
 import type { OcppDomain } from './config.ts';
-import { acknowledgeGrantWildcards } from './nag.ts';
+import { acknowledgeGrantWildcards, acknowledgeNag } from './nag.ts';
 
 /** The CloudFront Function (cloudfront-js-2.0, viewer request) moving `/ocpp/{id}` into `?chargePointId={id}`. */
 export const OCPP_PATH_REWRITE_FILE = join(REPO_ROOT, 'lib/edge/ocpp-path-rewrite.js');
@@ -132,32 +132,32 @@ export class OcppGateway extends Construct {
     });
     this.ocppUrl = `wss://${props.domain?.domainName ?? this.distribution.distributionDomainName}${OCPP_PATH_PREFIX}`;
 
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'OCPP charge points authenticate with HTTP Basic auth (Security Profile 1/2), checked by the $connect function against the registry; API Gateway authorizers cannot verify those passwords. Other routes only carry frames of connections $connect accepted.',
-    });
-    const distribution = Validations.of(this.distribution);
-    distribution.acknowledge({
-      id: 'AwsSolutions-CFR1',
-      reason: 'Charge points stand wherever the operator has sites; geo restriction is an operator decision, not a default.',
-    });
-    distribution.acknowledge({
-      id: 'AwsSolutions-CFR2',
-      reason:
-        'A WAF web ACL is optional and priced per request; charge points authenticate on $connect and the stage is throttled. Attach a web ACL by account policy where required.',
-    });
-    distribution.acknowledge({
-      id: 'AwsSolutions-CFR3',
-      reason:
-        'The WebSocket stage access log records every connect, message and disconnect; CloudFront standard logs would only repeat the upgrade request.',
-    });
+    acknowledgeNag(
+      this.api,
+      'AwsSolutions-APIG4',
+      'OCPP charge points authenticate with HTTP Basic auth (Security Profile 1/2), checked by the $connect function against the registry; API Gateway authorizers cannot verify those passwords. Other routes only carry frames of connections $connect accepted.',
+    );
+    acknowledgeNag(
+      this.distribution,
+      'AwsSolutions-CFR1',
+      'Charge points stand wherever the operator has sites; geo restriction is an operator decision, not a default.',
+    );
+    acknowledgeNag(
+      this.distribution,
+      'AwsSolutions-CFR2',
+      'A WAF web ACL is optional and priced per request; charge points authenticate on $connect and the stage is throttled. Attach a web ACL by account policy where required.',
+    );
+    acknowledgeNag(
+      this.distribution,
+      'AwsSolutions-CFR3',
+      'The WebSocket stage access log records every connect, message and disconnect; CloudFront standard logs would only repeat the upgrade request.',
+    );
     if (!props.domain) {
-      distribution.acknowledge({
-        id: 'AwsSolutions-CFR4',
-        reason:
-          'Without a custom domain the distribution uses the default *.cloudfront.net certificate, whose minimum protocol version cannot be set; with ocppDomain it enforces TLSv1.2_2021.',
-      });
+      acknowledgeNag(
+        this.distribution,
+        'AwsSolutions-CFR4',
+        'Without a custom domain the distribution uses the default *.cloudfront.net certificate, whose minimum protocol version cannot be set; with ocppDomain it enforces TLSv1.2_2021.',
+      );
     }
   }
 

@@ -78,7 +78,7 @@ describe('function permissions', () => {
     expect(sortResources(permissionsOf('admin'))).toEqual(
       sortResources(
         merge(
-          readWrite(Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)).concat([indexArns('SessionsTable')])),
+          readWrite([...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)), indexArns('SessionsTable')]),
           { 'events:PutEvents': [busArn] },
           { 'execute-api:ManageConnections': [manageConnections()] },
         ),
