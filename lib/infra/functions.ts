@@ -75,3 +75,8 @@ export const SWEEP_FUNCTION: FunctionSpec = {
  * synthesize a subscription whose consumer has no entry.
  */
 export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {};
+
+/** Every function the app stack deploys, by name (the bundle test and benchmark walk this). */
+export function deployedFunctions(consumers: Readonly<Record<string, FunctionSpec>> = CONSUMERS): Record<string, FunctionSpec> {
+  return { ...OCPP_FUNCTIONS, admin: ADMIN_FUNCTION, sweep: SWEEP_FUNCTION, ...consumers };
+}
