@@ -84,8 +84,8 @@ export function readCdr(json: unknown, currency: string): CdrPeriods {
   cdr.charging_periods.forEach((period, index) => {
     const periodStart = instantOf(period.start_date_time)!;
     const next = cdr.charging_periods[index + 1];
-    const periodEnd = next ? instantOf(next.start_date_time)! : endMs;
-    if (periodStart < (index === 0 ? startMs : periods[index - 1]!.startMs) || periodStart > periodEnd) {
+    const periodEnd = next ? Math.max(periodStart, instantOf(next.start_date_time)!) : endMs;
+    if (periodStart < (index === 0 ? startMs : periods[index - 1]!.startMs) || periodStart > endMs) {
       throw new ValidationError(
         `invalid CDR: charging_periods[${index}].start_date_time: periods must be in order and within the CDR's start and end`,
         `charging_periods[${index}].start_date_time`,
