@@ -31,6 +31,10 @@ export interface SynthesizedApp {
  * Synthesizes VoltLedger the way bin/cdk.ts does (cdk.json's feature flags, both stacks), but with
  * bundling skipped: `aws:cdk:bundling-stacks: []` is CDK's own switch for that, so the template is
  * the product's and only the asset is a placeholder. test/infra/bundles.test.ts bundles for real.
+ *
+ * Subscriptions default to none, so that a subscription added to events/routing.ts ahead of its
+ * consumer fails one test (event-routing.test.ts, which synthesizes the real SUBSCRIPTIONS) rather
+ * than every template test.
  */
 export function synthesize(
   options: {
@@ -47,7 +51,7 @@ export function synthesize(
   });
   const stacks = addVoltLedgerStacks(app, { ...TEST_CONFIG, ...options.config }, {
     env: TEST_ENV,
-    subscriptions: options.subscriptions,
+    subscriptions: options.subscriptions ?? [],
     consumers: options.consumers,
   });
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
