@@ -1,4 +1,5 @@
 import type { EventContract } from './contract.ts';
+import { SessionCompleted } from './session-events.ts';
 
 /**
  * Who consumes which events. The CDK stack turns each subscription into an EventBridge rule whose
@@ -23,5 +24,8 @@ export function eventPatternFor(subscription: Pick<Subscription, 'events'>): {
   return { source: sources, 'detail-type': detailTypes };
 }
 
-/** Subscriptions in force; later capabilities (pricing, payments, accounting) add theirs here. */
-export const SUBSCRIPTIONS: Subscription[] = [];
+/** Subscriptions in force; later capabilities (payments, accounting) add theirs here. */
+export const SUBSCRIPTIONS: Subscription[] = [
+  // A session is priced once it is over for billing (unplugged, or the idle limit passed).
+  { ruleName: 'PriceCompletedSessions', consumer: 'pricing', events: [SessionCompleted] },
+];

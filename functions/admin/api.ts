@@ -63,13 +63,16 @@ export function createAdminApi(deps: AdminApiDeps) {
   const { stores, system, clock, log } = deps;
 
   async function sessionView(session: SessionRecord) {
-    const [samples, statusTimeline] = await Promise.all([
+    const [samples, statusTimeline, price] = await Promise.all([
       stores.sessions.samples(session.transactionId),
       stores.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
+      stores.sessions.getPrice(session.transactionId),
     ]);
     return {
       ...session,
       lifecycle: session.state,
+      // The priced session (totals in OCPI CDR terms, line items, periods), once priced.
+      price: price ? JSON.parse(price.priceJson) : null,
       meterSamples: samples,
       // The connector's statuses from the start until completion (or until now while it runs).
       statusTimeline: statusTimeline.filter((s) => !session.completedAt || s.timestamp <= session.completedAt),

@@ -16,6 +16,7 @@ import { buildOcppDeps, type OcppStores } from '../../functions/ocpp/deps.ts';
 import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websocket-events.ts';
 import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
 import { LocalEventBus } from './event-bus.ts';
+import { createPricingConsumer } from '../../functions/pricing/consumer.ts';
 import { seedDemoData } from './seed.ts';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
 
@@ -77,16 +78,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamo = new DynamoDBClient({ endpoint: dynamoServer.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   await ensureTables(dynamo, tables);
 
-  const consumers = options.consumers ?? {};
+  // The bus exists before the functions (they publish to its endpoint), so its targets resolve
+  // the consumer's handler at delivery time; an unknown consumer fails delivery (and is retried).
+  const handlers: Record<string, EventConsumer> = {};
+  const consumerIds = [...new Set(SUBSCRIPTIONS.map((s) => s.consumer))];
+  const targets: Record<string, EventConsumer> = Object.fromEntries(
+    consumerIds.map((id) => [
+      id,
+      (event: EventBridgeEvent<string, unknown>) => {
+        const handler = handlers[id];
+        if (!handler) throw new Error(`no local handler for consumer ${id}`);
+        return handler(event);
+      },
+    ]),
+  );
   const rules = SUBSCRIPTIONS.map((subscription) => ({
     name: subscription.ruleName,
     eventPattern: eventPatternFor(subscription),
     targets: [subscription.consumer],
   }));
-  for (const subscription of SUBSCRIPTIONS) {
-    if (!consumers[subscription.consumer]) log.warn(`no local handler for consumer ${subscription.consumer}; rule ${subscription.ruleName} delivers nowhere`);
-  }
-  const bus = new LocalEventBus({ rules, targets: consumers, dataDir: options.dataDir, log });
+  const bus = new LocalEventBus({ rules, targets, dataDir: options.dataDir, log });
   const { endpoint: eventBusEndpoint } = await bus.listen(0, host);
 
   const server: Server = createServer();
@@ -108,6 +119,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
   const system = createCentralSystem(deps);
+  Object.assign(handlers, { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }) }, options.consumers);
+  for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
   const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken });
 
   const gateway = attachWebSocketGateway(server, {

@@ -21,6 +21,7 @@ const SESSION_FIELDS = [
   'sessionId', 'transactionId', 'chargePointId', 'connectorId', 'idTag', 'parentIdTag', 'authorizationStatus',
   'startedAt', 'meterStartWh', 'reservationId', 'timeZone', 'siteId', 'tariff', 'billingProfile', 'state',
   'stoppedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'flags', 'createdAt',
+  'pricedAt', 'totalMinor', 'currency', 'pricingError',
 ] as const;
 
 function toSession(item: Record<string, any>): SessionRecord {
@@ -215,6 +216,56 @@ export class DynamoSessionStore implements SessionPort {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * Stores a session's price once (`PRICE` item beside the session) and its summary on the session.
+   * Returns the stored price JSON: the new one, or the one a previous delivery already stored.
+   */
+  async recordPrice(transactionId: number, price: { priceJson: string; totalMinor: number; currency: string; pricedAt: string }): Promise<{ priceJson: string; pricedAt: string; stored: boolean }> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({ pk: sessionPk(transactionId), sk: 'PRICE', ...price }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = (await this.getPrice(transactionId))!;
+      return { ...existing, stored: false };
+    }
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
+        UpdateExpression: 'SET pricedAt = :at, totalMinor = :total, currency = :currency',
+        ExpressionAttributeValues: marshall({ ':at': price.pricedAt, ':total': price.totalMinor, ':currency': price.currency }),
+      }),
+    );
+    return { priceJson: price.priceJson, pricedAt: price.pricedAt, stored: true };
+  }
+
+  async getPrice(transactionId: number): Promise<{ priceJson: string; pricedAt: string } | undefined> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: sessionPk(transactionId), sk: 'PRICE' }), ConsistentRead: true }),
+    );
+    if (!result.Item) return undefined;
+    const { priceJson, pricedAt } = unmarshall(result.Item);
+    return { priceJson, pricedAt };
+  }
+
+  /** Records why a session could not be priced (shown by the admin API; the session waits for a person). */
+  async recordPricingFailure(transactionId: number, reason: string, failedAt: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
+        UpdateExpression: 'SET pricingError = :e',
+        ExpressionAttributeValues: marshall({ ':e': { reason, failedAt } }),
+      }),
+    );
   }
 
   async recordUnknownStop(chargePointId: string, payload: Record<string, unknown>, receivedAt: string): Promise<void> {

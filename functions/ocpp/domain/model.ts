@@ -84,6 +84,11 @@ export interface SessionRecord {
   completedBy?: 'unplugged' | 'idle-limit';
   flags: string[];
   createdAt: string;
+  /** Set once the session is priced (the full price is a separate record). */
+  pricedAt?: string;
+  totalMinor?: number;
+  currency?: string;
+  pricingError?: { reason: string; failedAt: string };
 }
 
 export interface TariffVersionRef {

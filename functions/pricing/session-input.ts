@@ -1,0 +1,54 @@
+import type { ConnectorStatusRecord, MeterSample, SessionRecord } from '../ocpp/domain/model.ts';
+import type { BillingProfile, SessionPricingInput, Tariff } from './domain/index.ts';
+
+/**
+ * Rebuilds the OCPP messages of one transaction from what the gateway stored, in the shape the
+ * pricing engine (and `voltledger price --session`) reads. `completedAt` ends parking: a session
+ * completed because the idle limit passed is priced as if the car was unplugged at that moment
+ * (a synthetic Available status), because no charge point said otherwise.
+ */
+export function sessionPricingInput(input: {
+  session: SessionRecord;
+  samples: MeterSample[];
+  statusTimeline: ConnectorStatusRecord[];
+  tariff: Tariff;
+  billingProfile: BillingProfile | undefined;
+  completedAt: string;
+  completedBy: 'unplugged' | 'idle-limit';
+}): SessionPricingInput {
+  const { session } = input;
+  const statusNotifications = input.statusTimeline
+    .filter((s) => s.connectorId === session.connectorId && s.timestamp <= input.completedAt)
+    .map((s) => ({ connectorId: s.connectorId, errorCode: s.errorCode, status: s.status, timestamp: s.timestamp }));
+  if (input.completedBy === 'idle-limit') {
+    statusNotifications.push({ connectorId: session.connectorId, errorCode: 'NoError', status: 'Available', timestamp: input.completedAt });
+  }
+  return {
+    tariff: input.tariff,
+    timeZone: session.timeZone,
+    ...(input.billingProfile ? { billingProfile: input.billingProfile } : {}),
+    connectorId: session.connectorId,
+    startTransaction: {
+      connectorId: session.connectorId,
+      idTag: session.idTag,
+      meterStart: session.meterStartWh,
+      timestamp: session.startedAt,
+      ...(session.reservationId !== undefined ? { reservationId: session.reservationId } : {}),
+    },
+    meterValues: [
+      {
+        connectorId: session.connectorId,
+        transactionId: session.transactionId,
+        meterValue: input.samples.map((s) => ({ timestamp: s.timestamp, sampledValue: s.sampledValue as never })),
+      },
+    ],
+    statusNotifications,
+    stopTransaction: {
+      transactionId: session.transactionId,
+      meterStop: session.meterStopWh ?? session.meterStartWh,
+      timestamp: session.stoppedAt ?? input.completedAt,
+      ...(session.stopIdTag ? { idTag: session.stopIdTag } : {}),
+      ...(session.stopReason ? { reason: session.stopReason } : {}),
+    },
+  };
+}
