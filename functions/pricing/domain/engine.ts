@@ -453,26 +453,21 @@ function idleFeeLine(plan: PricingPlan, periods: readonly PricingPeriod[]): Exac
 
 /**
  * OCPI 2.2.1 min_price / max_price: each limb bounds its own total. When the tariff omits
- * incl_vat, the incl. VAT total moves with the excl. VAT one at the session's own VAT ratio.
+ * incl_vat, the incl. VAT limb is excl_vat plus the tariff's single VAT rate (parseTariff refuses
+ * an omitted incl_vat when the rates differ).
  */
 function applyLimit(total: ExactAmount, limit: CompiledPrice | null, which: 'min' | 'max'): ExactAmount {
   if (!limit) return total;
-  const bound = (value: bigint, limitE10: bigint) => {
-    const limitExact = limitE10 * PER_UNIT_FACTOR * VAT_ONE;
-    return which === 'min' ? (value < limitExact ? limitExact : value) : value > limitExact ? limitExact : value;
-  };
-  const excl = bound(total.excl, limit.exclE10);
-  let incl: bigint;
-  if (limit.inclE10 !== null) incl = bound(total.incl, limit.inclE10);
-  else if (excl === total.excl) incl = total.incl;
-  else incl = total.excl === 0n ? excl : total.incl + divRoundHalfUp((excl - total.excl) * total.incl, total.excl);
-  return { excl, incl };
+  const bound = (value: bigint, limitExact: bigint) =>
+    which === 'min' ? (value < limitExact ? limitExact : value) : value > limitExact ? limitExact : value;
+  const inclLimit = limit.inclE10 !== null ? limit.inclE10 * PER_UNIT_FACTOR * VAT_ONE : limit.exclE10 * PER_UNIT_FACTOR * (VAT_ONE + limit.derivedVatE4);
+  return { excl: bound(total.excl, limit.exclE10 * PER_UNIT_FACTOR * VAT_ONE), incl: bound(total.incl, inclLimit) };
 }
 
 function adjustmentLine(plan: PricingPlan, kind: 'MIN_PRICE' | 'MAX_PRICE', before: ExactAmount, after: ExactAmount): ExactLine {
   const limit = kind === 'MIN_PRICE' ? plan.tariff.min_price! : plan.tariff.max_price!;
   const amount = { excl: after.excl - before.excl, incl: after.incl - before.incl };
-  const limits = `${limit.excl_vat}${limit.incl_vat === undefined ? '' : ` / ${limit.incl_vat}`} ${plan.currency}`;
+  const limits = `${limit.excl_vat}${limit.incl_vat === undefined ? ' excl. VAT' : ` / ${limit.incl_vat}`} ${plan.currency}`;
   return {
     category: 'adjustment',
     amount,
@@ -482,8 +477,8 @@ function adjustmentLine(plan: PricingPlan, kind: 'MIN_PRICE' | 'MAX_PRICE', befo
       elementIndex: null,
       description:
         kind === 'MIN_PRICE'
-          ? `raised to the tariff's min_price of ${limits} (excl. / incl. VAT)`
-          : `lowered to the tariff's max_price of ${limits} (excl. / incl. VAT)`,
+          ? `raised to the tariff's min_price of ${limits}${limit.incl_vat === undefined ? '' : ' (excl. / incl. VAT)'}`
+          : `lowered to the tariff's max_price of ${limits}${limit.incl_vat === undefined ? '' : ' (excl. / incl. VAT)'}`,
       quantity: null,
       billedQuantity: null,
       unit: null,

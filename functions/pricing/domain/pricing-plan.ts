@@ -52,9 +52,12 @@ export interface CompiledElement {
   restrictions: CompiledRestrictions | null;
 }
 
+/** A min_price / max_price. Without incl_vat, the incl. VAT limb is excl_vat plus the tariff's single VAT rate. */
 export interface CompiledPrice {
   exclE10: bigint;
   inclE10: bigint | null;
+  /** The VAT (percent x 1e4) that turns excl_vat into the incl. VAT limb when incl_vat is omitted. */
+  derivedVatE4: bigint;
 }
 
 export interface CompiledIdleFee {
@@ -150,11 +153,12 @@ function compileElement(element: TariffElement, index: number, discountFactorE4:
   return { index, components, restrictions };
 }
 
-function compilePrice(price: Price | undefined): CompiledPrice | null {
+function compilePrice(price: Price | undefined, singleVatE4: bigint): CompiledPrice | null {
   if (!price) return null;
   return {
     exclE10: scaleNumber(price.excl_vat, PRICE_SCALE),
     inclE10: price.incl_vat === undefined ? null : scaleNumber(price.incl_vat, PRICE_SCALE),
+    derivedVatE4: singleVatE4,
   };
 }
 
@@ -197,8 +201,9 @@ function compilePlan(tariff: Tariff, elements: TariffElement[], elementsSource: 
     elementsSource,
     elements: compiled,
     byDimension,
-    minPrice: compilePrice(tariff.min_price),
-    maxPrice: compilePrice(tariff.max_price),
+    // parseTariff guarantees a single VAT rate when a limit omits incl_vat; take it from any component.
+    minPrice: compilePrice(tariff.min_price, firstComponentVat(compiled)),
+    maxPrice: compilePrice(tariff.max_price, firstComponentVat(compiled)),
     idleFee: idle
       ? {
           priceE10: scaleNumber(idle.price, PRICE_SCALE),
@@ -217,6 +222,11 @@ function compilePlan(tariff: Tariff, elements: TariffElement[], elementsSource: 
     energyThresholdsMilliWh: [...energies].sort((a, b) => a - b),
     usesWallTime,
   };
+}
+
+function firstComponentVat(elements: CompiledElement[]): bigint {
+  for (const element of elements) for (const component of Object.values(element.components)) return component.vatE4;
+  return 0n;
 }
 
 const plans = new WeakMap<Tariff, Map<string, PricingPlan>>();

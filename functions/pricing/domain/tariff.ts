@@ -252,6 +252,20 @@ function semanticIssues(tariff: Tariff): Array<{ path: Path; message: string }> 
       issues.push({ path: ['min_price', limb], message: `min_price.${limb} (${low}) is above max_price.${limb} (${high})` });
     }
   }
+  // Without incl_vat a limit's incl. VAT limb is the excl. one plus VAT, which needs a single VAT rate.
+  const rates = new Set<number>();
+  const collectRates = (elements: TariffElement[]) => elements.forEach((e) => e.price_components.forEach((c) => rates.add(c.vat ?? 0)));
+  collectRates(tariff.elements);
+  for (const [, record] of overrides) for (const override of Object.values(record ?? {})) if (override.elements) collectRates(override.elements);
+  if (tariff.voltledger?.idle_fee) rates.add(tariff.voltledger.idle_fee.vat ?? 0);
+  for (const limit of ['min_price', 'max_price'] as const) {
+    if (tariff[limit] && tariff[limit].incl_vat === undefined && rates.size > 1) {
+      issues.push({
+        path: [limit, 'incl_vat'],
+        message: `${limit}.incl_vat is required: the price components have different VAT rates (${[...rates].sort((a, b) => a - b).join('%, ')}%), so the limit including VAT cannot be derived`,
+      });
+    }
+  }
   if (tariff.start_date_time && tariff.end_date_time && Date.parse(tariff.start_date_time) >= Date.parse(tariff.end_date_time)) {
     issues.push({ path: ['start_date_time'], message: 'start_date_time must be before end_date_time' });
   }

@@ -82,8 +82,8 @@ describe('the pricing engine', () => {
       ['min binding on incl only', { min_price: { excl_vat: 4, incl_vat: 6.5 } }, '5.00', '6.50', 'MIN_PRICE'],
       ['max binding on both limbs', { max_price: { excl_vat: 4, incl_vat: 4.5 } }, '4.00', '4.50', 'MAX_PRICE'],
       ['max binding on incl only', { max_price: { excl_vat: 6, incl_vat: 5.5 } }, '5.00', '5.50', 'MAX_PRICE'],
-      ['min without incl_vat: incl follows at the session VAT ratio', { min_price: { excl_vat: 8 } }, '8.00', '9.60', 'MIN_PRICE'],
-      ['max without incl_vat: incl follows at the session VAT ratio', { max_price: { excl_vat: 2.5 } }, '2.50', '3.00', 'MAX_PRICE'],
+      ['min without incl_vat: incl is excl plus the single VAT rate', { min_price: { excl_vat: 8 } }, '8.00', '9.60', 'MIN_PRICE'],
+      ['max without incl_vat: incl is excl plus the single VAT rate', { max_price: { excl_vat: 2.5 } }, '2.50', '3.00', 'MAX_PRICE'],
       ['neither binding', { min_price: { excl_vat: 1 }, max_price: { excl_vat: 10 } }, '5.00', '6.00', null],
     ])('%s', (_name, limits, excl, incl, adjustment) => {
       const priced = priceCdr(withLimits(limits), cdr, BERLIN);

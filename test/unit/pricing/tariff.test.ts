@@ -32,7 +32,7 @@ describe('parseTariff', () => {
         tariff_alt_text: [{ language: 'en', text: '0.30/kWh' }],
         tariff_alt_url: 'https://example.com/tariff',
         min_price: { excl_vat: 0.5, incl_vat: 0.6 },
-        max_price: { excl_vat: 50 },
+        max_price: { excl_vat: 50, incl_vat: 59.5 },
         start_date_time: '2024-01-01T00:00:00Z',
         end_date_time: '2025-01-01T00:00:00Z',
         energy_mix: { is_green_energy: true, energy_sources: [{ source: 'WIND', percentage: 100 }], supplier_name: 'Wind AG' },
@@ -108,6 +108,7 @@ describe('parseTariff', () => {
       ['an idle fee without grace_period', aTariffJson({ voltledger: { idle_fee: { price: 6 } } }), 'voltledger.idle_fee.grace_period'],
       ['a tier with both elements and discount', aTariffJson({ voltledger: { member_tiers: { gold: { discount_percent: 10, elements: [anElement([{ type: 'ENERGY', price: 0.2 }])] } } } }), 'voltledger.member_tiers.gold.discount_percent'],
       ['a tier element with a bad weekday', aTariffJson({ voltledger: { member_tiers: { gold: { elements: [anElement([{ type: 'ENERGY', price: 0.2 }], { day_of_week: ['FUNDAY' as 'MONDAY'] })] } } } }), 'voltledger.member_tiers.gold.elements[0].restrictions.day_of_week[0]'],
+      ['a limit without incl_vat under several VAT rates', aTariffJson({ max_price: { excl_vat: 20 }, elements: [anElement([{ type: 'FLAT', price: 1, vat: 19 }, { type: 'ENERGY', price: 0.3, vat: 7 }])] }), 'max_price.incl_vat'],
       ['energy priced in TIME_BASED mode', aTariffJson({ voltledger: { pricing_mode: 'TIME_BASED' } }), 'elements[0].price_components[0].type'],
     ])('%s', (_name, json, path) => {
       const error = errorOf(() => parseTariff(json));
