@@ -74,7 +74,17 @@ export const SWEEP_FUNCTION: FunctionSpec = {
  * subscription naming it gets a rule with retries and a dead-letter queue. The stack refuses to
  * synthesize a subscription whose consumer has no entry.
  */
-export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {};
+export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
+  pricing: {
+    entry: 'functions/pricing/handler.ts',
+    description: 'Prices completed sessions once: SessionCompleted -> SessionPriced (or SessionPricingFailed)',
+    // Reads the session, its samples and tariff version and the connector's status timeline;
+    // stores the price beside the session (conditional write).
+    tables: { Sessions: 'readWrite', Tariffs: 'read', Registry: 'read' },
+    publishesEvents: true,
+    timeoutSeconds: 30,
+  },
+};
 
 /** Every function the app stack deploys, by name (the bundle test and benchmark walk this). */
 export function deployedFunctions(consumers: Readonly<Record<string, FunctionSpec>> = CONSUMERS): Record<string, FunctionSpec> {

@@ -1,5 +1,6 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SUBSCRIPTIONS } from '../../events/routing.ts';
 import { TABLES } from '../../lib/tables.ts';
 import { synthesize, type SynthesizedApp } from './support.ts';
 
@@ -89,6 +90,30 @@ describe('function permissions', () => {
   it('sweep: Sessions read/write and PutEvents, nothing else', () => {
     expect(sortResources(permissionsOf('sweep'))).toEqual(
       sortResources(merge(readWrite([tableArn('SessionsTable'), indexArns('SessionsTable')]), { 'events:PutEvents': [busArn] })),
+    );
+  });
+
+  it('pricing consumer: Sessions read/write, Registry and Tariffs read, PutEvents, no @connections', () => {
+    const pricing = synthesize({ subscriptions: SUBSCRIPTIONS.filter((s) => s.consumer === 'pricing') });
+    const app = pricing.stacks.app;
+    const resources = pricing.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+    const roleId = resources[app.getLogicalId(app.functions.pricing!.fn.node.defaultChild as CfnElement)]!.Properties.Role['Fn::GetAtt'][0];
+    const permissions: Permissions = {};
+    for (const policy of Object.values(resources)) {
+      if (policy.Type !== 'AWS::IAM::Policy' || !policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId)) continue;
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        for (const action of [statement.Action].flat()) permissions[action] = [...(permissions[action] ?? []), ...[statement.Resource].flat()];
+      }
+    }
+    const bus = { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] };
+    expect(sortResources(permissions)).toEqual(
+      sortResources(
+        merge(
+          readWrite([tableArn('SessionsTable'), indexArns('SessionsTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('TariffsTable'), tableArn('RegistryTable')]])),
+          { 'events:PutEvents': [bus] },
+        ),
+      ),
     );
   });
 
