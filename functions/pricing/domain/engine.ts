@@ -106,11 +106,37 @@ export function toMinorUnits(exact: bigint, minorDigits: number): bigint {
   return divRoundHalfUp(exact * 10n ** BigInt(minorDigits), DENOMINATOR);
 }
 
-function priceOf(amount: ExactAmount, minorDigits: number): CdrPrice {
-  return {
-    excl_vat: formatScaled(toMinorUnits(amount.excl, minorDigits), minorDigits),
-    incl_vat: formatScaled(toMinorUnits(amount.incl, minorDigits), minorDigits),
-  };
+/** An amount in integer minor units (cents), excl. and incl. VAT. */
+export interface MinorAmount {
+  excl: bigint;
+  incl: bigint;
+}
+
+/** A CDR Price of minor units. */
+export function formatMinor(amount: MinorAmount, minorDigits: number): CdrPrice {
+  return { excl_vat: formatScaled(amount.excl, minorDigits), incl_vat: formatScaled(amount.incl, minorDigits) };
+}
+
+function floorDiv(numerator: bigint, denominator: bigint): bigint {
+  const quotient = numerator / denominator;
+  return numerator % denominator < 0n ? quotient - 1n : quotient;
+}
+
+/**
+ * The one rounding point: the session total (one limb) is rounded half up to minor units from
+ * its exact value, and those minor units are shared among the lines by largest remainder (ties to
+ * the earlier line), so the lines add up to the total exactly and each is within one minor unit
+ * of its exact amount.
+ */
+function allocate(exact: readonly bigint[], minorDigits: number): bigint[] {
+  const scale = 10n ** BigInt(minorDigits);
+  const total = toMinorUnits(exact.reduce((sum, value) => sum + value, 0n), minorDigits);
+  const shares = exact.map((value) => floorDiv(value * scale, DENOMINATOR));
+  const remainders = exact.map((value, index) => value * scale - shares[index]! * DENOMINATOR);
+  let missing = total - shares.reduce((sum, value) => sum + value, 0n);
+  const order = exact.map((_, index) => index).sort((a, b) => (remainders[b]! > remainders[a]! ? 1 : remainders[b]! < remainders[a]! ? -1 : a - b));
+  for (let k = 0; missing > 0n; k++, missing--) shares[order[k % order.length]!]! += 1n;
+  return shares;
 }
 
 function unroundedOf(amount: ExactAmount): CdrPrice {
@@ -203,17 +229,21 @@ function firstApplicable(
   return null;
 }
 
-interface ExactLine {
-  line: PriceLine;
+type LineDraft = Omit<PriceLine, 'cost' | 'unroundedCost'>;
+
+export interface ExactLine {
+  line: LineDraft;
   amount: ExactAmount;
   category: 'fixed' | 'energy' | 'time' | 'parking' | 'adjustment';
 }
 
+type Category = ExactLine['category'];
+
 /** What the engine found, before it is laid out as a priced session. */
 export interface EngineResult {
-  lines: ExactLine[];
-  subtotals: { fixed: ExactAmount; energy: ExactAmount; time: ExactAmount; parking: ExactAmount };
-  total: ExactAmount;
+  lines: PriceLine[];
+  /** In minor units; the sub-totals are sums of lines, the lines add up to `total`. */
+  totals: Record<'fixed' | 'energy' | 'time' | 'parking' | 'total', MinorAmount>;
   /** Per input period, the element chosen per dimension. */
   choices: ElementChoice[];
   warnings: PricingWarning[];
@@ -314,7 +344,7 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
     lines.push({
       category: 'fixed',
       amount,
-      line: makeLine(plan, 'FLAT', flatElement, component, '1', '1', amount, `flat fee per session (${source} element #${flatElement}${listNote(component, plan)})`),
+      line: makeLine(plan, 'FLAT', flatElement, component, '1', '1', `flat fee per session (${source} element #${flatElement}${listNote(component, plan)})`),
     });
   }
   for (const dimension of ['ENERGY', 'TIME', 'PARKING_TIME'] as const) {
@@ -338,17 +368,14 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
       lines.push({
         category: dimension === 'ENERGY' ? 'energy' : dimension === 'TIME' ? 'time' : 'parking',
         amount,
-        line: makeLine(plan, dimension, index, component, quantityText, billedText, amount, `${what}${stepNote} (${source} element #${index}${listNote(component, plan)})`),
+        line: makeLine(plan, dimension, index, component, quantityText, billedText, `${what}${stepNote} (${source} element #${index}${listNote(component, plan)})`),
       });
     }
   }
   const idle = idleFeeLine(plan, periods);
   if (idle) lines.push(idle);
 
-  const sum = (category: ExactLine['category']) => lines.filter((l) => l.category === category).reduce((acc, l) => add(acc, l.amount), ZERO);
-  const subtotals = { fixed: sum('fixed'), energy: sum('energy'), time: sum('time'), parking: sum('parking') };
-  const uncapped = add(add(subtotals.fixed, subtotals.energy), add(subtotals.time, subtotals.parking));
-  let total = uncapped;
+  let total = lines.reduce((acc, l) => add(acc, l.amount), ZERO);
   const minAdjusted = applyLimit(total, plan.minPrice, 'min');
   if (minAdjusted.excl !== total.excl || minAdjusted.incl !== total.incl) {
     lines.push(adjustmentLine(plan, 'MIN_PRICE', total, minAdjusted));
@@ -359,7 +386,45 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
     lines.push(adjustmentLine(plan, 'MAX_PRICE', total, maxAdjusted));
     total = maxAdjusted;
   }
-  return { lines, subtotals, total, choices, warnings };
+  return { ...settle(lines, plan.minorDigits), choices, warnings };
+}
+
+/** Rounds once (see {@link allocate}) and lays out the lines and totals in minor units. */
+export function settle(lines: readonly ExactLine[], minorDigits: number): Pick<EngineResult, 'lines' | 'totals'> {
+  const excl = allocate(lines.map((l) => l.amount.excl), minorDigits);
+  const incl = allocate(lines.map((l) => l.amount.incl), minorDigits);
+  const zero = (): MinorAmount => ({ excl: 0n, incl: 0n });
+  const totals: EngineResult['totals'] = { fixed: zero(), energy: zero(), time: zero(), parking: zero(), total: zero() };
+  const settled = lines.map((exact, index) => {
+    const cost = { excl: excl[index]!, incl: incl[index]! };
+    const buckets: Array<keyof EngineResult['totals']> = exact.category === 'adjustment' ? ['total'] : [exact.category, 'total'];
+    for (const bucket of buckets) {
+      totals[bucket].excl += cost.excl;
+      totals[bucket].incl += cost.incl;
+    }
+    return { ...exact.line, cost: formatMinor(cost, minorDigits), unroundedCost: unroundedOf(exact.amount) };
+  });
+  return { lines: settled, totals };
+}
+
+/** The line of a free session: nothing to pay, and why. */
+export function freeLine(basis: string): ExactLine {
+  return {
+    category: 'adjustment',
+    amount: ZERO,
+    line: {
+      kind: 'FREE',
+      source: 'billing profile',
+      elementIndex: null,
+      description: `no charge: ${basis}`,
+      quantity: null,
+      billedQuantity: null,
+      unit: null,
+      unitPrice: null,
+      priceUnit: null,
+      vatPercent: null,
+    },
+  };
 }
 
 function listNote(component: CompiledComponent, plan: PricingPlan): string {
@@ -373,9 +438,8 @@ function makeLine(
   component: CompiledComponent,
   quantity: string,
   billedQuantity: string,
-  amount: ExactAmount,
   description: string,
-): PriceLine {
+): LineDraft {
   return {
     kind,
     source: plan.elementsSource,
@@ -387,8 +451,6 @@ function makeLine(
     unitPrice: formatScaledTrimmed(component.priceE10, PRICE_SCALE),
     priceUnit: kind === 'FLAT' ? 'per session' : kind === 'ENERGY' ? 'per kWh' : 'per hour',
     vatPercent: component.vatPercent,
-    cost: priceOf(amount, plan.minorDigits),
-    unroundedCost: unroundedOf(amount),
   };
 }
 
@@ -445,8 +507,6 @@ function idleFeeLine(plan: PricingPlan, periods: readonly PricingPeriod[]): Exac
       unitPrice: fee.price,
       priceUnit: 'per hour',
       vatPercent: fee.vatPercent,
-      cost: priceOf(amount, plan.minorDigits),
-      unroundedCost: unroundedOf(amount),
     },
   };
 }
@@ -485,16 +545,7 @@ function adjustmentLine(plan: PricingPlan, kind: 'MIN_PRICE' | 'MAX_PRICE', befo
       unitPrice: null,
       priceUnit: null,
       vatPercent: null,
-      cost: priceOf(amount, plan.minorDigits),
-      unroundedCost: unroundedOf(amount),
     },
   };
 }
 
-/** A CDR Price of an exact amount, rounded at the one rounding point. */
-export function cdrPrice(amount: ExactAmount, minorDigits: number): CdrPrice {
-  return priceOf(amount, minorDigits);
-}
-
-/** The zero amount. */
-export const ZERO_AMOUNT = ZERO;

@@ -4,9 +4,10 @@ import { readCdr, type OcpiCdr } from './cdr.ts';
 import { divRoundHalfUp, formatScaledTrimmed } from './decimal.ts';
 import {
   type CdrPrice,
-  cdrPrice,
   type ElementChoice,
   type EngineResult,
+  formatMinor,
+  freeLine,
   hoursText,
   kwhText,
   type PriceLine,
@@ -14,8 +15,7 @@ import {
   type PricingWarning,
   priceWithPlan,
   secondsText,
-  toMinorUnits,
-  ZERO_AMOUNT,
+  settle,
 } from './engine.ts';
 import { choosePricing, type PricingChoice, type PricingPlan, retailPlan } from './pricing-plan.ts';
 import { type ChargingPeriod, type SessionPricingInput, sessionToChargingPeriods } from './session-periods.ts';
@@ -135,26 +135,7 @@ function assemble(a: Assembly): PricedSession {
   const totalParking = a.periods.reduce((sum, p) => sum + p.parkingMs, 0);
   const notes = [...a.choice.notes];
   if (a.plan.timeBased) notes.push(`time-based pricing (voltledger.pricing_mode TIME_BASED): ${kwhText(totalEnergy)} kWh measured, energy not billed`);
-  const subtotals = a.result?.subtotals ?? { fixed: ZERO_AMOUNT, energy: ZERO_AMOUNT, time: ZERO_AMOUNT, parking: ZERO_AMOUNT };
-  const total = a.result?.total ?? ZERO_AMOUNT;
-  const lines: PriceLine[] = a.result
-    ? a.result.lines.map((line) => line.line)
-    : [
-        {
-          kind: 'FREE',
-          source: 'billing profile',
-          elementIndex: null,
-          description: `no charge: ${a.choice.basis}`,
-          quantity: null,
-          billedQuantity: null,
-          unit: null,
-          unitPrice: null,
-          priceUnit: null,
-          vatPercent: null,
-          cost: cdrPrice(ZERO_AMOUNT, digits),
-          unroundedCost: { excl_vat: '0.000000', incl_vat: '0.000000' },
-        },
-      ];
+  const { lines, totals } = a.result ?? settle([freeLine(a.choice.basis)], digits);
   return {
     tariffId: a.plan.tariff.id,
     tariffLastUpdated: a.plan.tariff.last_updated,
@@ -164,15 +145,15 @@ function assemble(a: Assembly): PricedSession {
     billing: { profile: a.profile, basis: a.choice.basis, notes },
     start_date_time: isoText(a.startMs),
     end_date_time: isoText(a.endMs),
-    total_cost: cdrPrice(total, digits),
-    total_fixed_cost: cdrPrice(subtotals.fixed, digits),
-    total_energy_cost: cdrPrice(subtotals.energy, digits),
-    total_time_cost: cdrPrice(subtotals.time, digits),
-    total_parking_cost: cdrPrice(subtotals.parking, digits),
+    total_cost: formatMinor(totals.total, digits),
+    total_fixed_cost: formatMinor(totals.fixed, digits),
+    total_energy_cost: formatMinor(totals.energy, digits),
+    total_time_cost: formatMinor(totals.time, digits),
+    total_parking_cost: formatMinor(totals.parking, digits),
     total_energy: kwhText(totalEnergy),
     total_time: hoursText(a.endMs - a.startMs),
     total_parking_time: hoursText(totalParking),
-    totalMinor: Number(toMinorUnits(total.incl, digits)),
+    totalMinor: Number(totals.total.incl),
     lines,
     periods: a.explanation,
     warnings: [...a.warnings, ...(a.result?.warnings ?? [])],
