@@ -168,7 +168,6 @@ function durationLabel(ms: number): string {
 /** The session the periods belong to: duration restrictions count from `startMs`. */
 export interface SessionFrame {
   startMs: number;
-  endMs: number;
   timeZone: string;
 }
 

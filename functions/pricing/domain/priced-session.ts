@@ -174,7 +174,7 @@ function assemble(a: Assembly): PricedSession {
 export function priceSession(input: SessionPricingInput): PricedSession {
   const choice = choosePricing(input.tariff, input.billingProfile);
   const derived = sessionToChargingPeriods(input, choice.plan);
-  const result = choice.kind === 'free' ? null : priceWithPlan(choice.plan, derived.periods, { startMs: derived.startMs, endMs: derived.endMs, timeZone: input.timeZone });
+  const result = choice.kind === 'free' ? null : priceWithPlan(choice.plan, derived.periods, { startMs: derived.startMs, timeZone: input.timeZone });
   const warnings = [...derived.warnings, ...validityWarnings(input.tariff, derived.startMs)];
   const profile = input.billingProfile ?? null;
   if (profile?.kind === 'member' && choice.plan.elementsSource === 'tariff') {
@@ -205,9 +205,9 @@ export function priceCdr(tariff: Tariff, cdr: OcpiCdr | unknown, timeZone: strin
   assertTimeZone(timeZone);
   const plan = retailPlan(tariff);
   const read = readCdr(cdr, tariff.currency);
-  const result = priceWithPlan(plan, read.periods, { startMs: read.startMs, endMs: read.endMs, timeZone });
+  const frame = { startMs: read.startMs, timeZone };
+  const result = priceWithPlan(plan, read.periods, frame);
   const warnings = validityWarnings(tariff, read.startMs);
-  const frame = { startMs: read.startMs, endMs: read.endMs, timeZone };
   // A boundary inside a period matters only if the elements chosen at it differ from those at the start.
   const spanning = read.periods.filter((period, index) =>
     timeBoundaries(plan, timeZone, read.startMs, period.startMs, period.endMs).some((at) => {

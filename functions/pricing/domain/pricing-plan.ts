@@ -2,7 +2,7 @@ import type { BillingProfile } from './billing-profile.ts';
 import { formatScaledTrimmed, scaleNumber } from './decimal.ts';
 import { exportTariffToOcpi } from './export-ocpi.ts';
 import { DAYS_OF_WEEK, type Price, type Tariff, type TariffDimension, type TariffElement } from './tariff.ts';
-import { dayOfDate, MS_PER_MINUTE } from './time-zone.ts';
+import { dayOfDate } from './time-zone.ts';
 
 /**
  * A tariff compiled for one billing profile into the integer form the engine prices with:
@@ -299,10 +299,3 @@ export function choosePricing(tariff: Tariff, profile: BillingProfile | undefine
     }
   }
 }
-
-/** Minutes into the local day, for explanations. */
-export function minuteLabel(minute: number): string {
-  return `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
-}
-
-export { MS_PER_MINUTE };

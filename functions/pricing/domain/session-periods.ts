@@ -6,7 +6,7 @@ import type { PricingPeriod, PricingWarning, Ratio } from './engine.ts';
 import type { MeterValue, MeterValuesReq, StartTransactionReq, StatusNotificationReq, StopTransactionReq } from './ocpp.ts';
 import { choosePricing, type PricingPlan } from './pricing-plan.ts';
 import type { Tariff } from './tariff.ts';
-import { assertTimeZone, formatLocal, instantOf } from './time-zone.ts';
+import { assertTimeZone, instantOf } from './time-zone.ts';
 
 /** Everything pricing needs to know about one OCPP session. */
 export interface SessionPricingInput {
@@ -427,6 +427,3 @@ export function sessionToChargingPeriods(input: SessionPricingInput, plan: Prici
 
   return { startMs, stopMs: stopMs ?? endOfReadings, endMs, periods, energyMilliWh: finalEnergy - meterStart, warnings: warnings.list };
 }
-
-/** The local time of an instant, for explanations: re-exported for callers formatting periods. */
-export { formatLocal };

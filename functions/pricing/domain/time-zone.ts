@@ -201,13 +201,3 @@ export function weekdayOfDay(day: number): number {
 export function dayOfDate(date: string): number {
   return Math.floor(Date.parse(`${date}T00:00:00Z`) / MS_PER_DAY);
 }
-
-/** Local ISO-like rendering of an instant for explanations: `2024-01-15 09:30:00 (+01:00)`. */
-export function formatLocal(timeZone: string, at: number): string {
-  const offset = offsetAt(timeZone, at);
-  const text = new Date(at + offset).toISOString();
-  const minutes = Math.round(Math.abs(offset) / MS_PER_MINUTE);
-  const sign = offset < 0 ? '-' : '+';
-  const zone = `${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
-  return `${text.slice(0, 10)} ${text.slice(11, 19)}${text.slice(19, 23) === '.000' ? '' : text.slice(19, 23)} (${zone})`;
-}
