@@ -5,9 +5,9 @@ import { validateRequest } from '../../functions/ocpp/domain/validation.ts';
 import {
   type BillingProfile,
   type MeterValuesReq,
-  type OcpiCdr,
   parseBillingProfile,
   parseTariff,
+  type PricedSession,
   priceCdr,
   priceSession,
   type StartTransactionReq,
@@ -52,7 +52,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
 }
 
 /** Wraps a domain validation error with the file it came from. */
-function inFile(file: string, what: string, parse: () => unknown): unknown {
+function inFile<T>(file: string, what: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
@@ -139,7 +139,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const tariffFile = values.tariff!;
     const tariffJson = await readJson(tariffFile, 'tariff');
-    const parsedTariff = inFile(tariffFile, 'tariff', () => parseTariff(tariffJson)) as ReturnType<typeof parseTariff>;
+    const tariff = inFile(tariffFile, 'tariff', () => parseTariff(tariffJson));
     const timeZone = values['time-zone'] ?? 'UTC';
     if (!values['time-zone']) console.error('voltledger price: no --time-zone given, time-of-day restrictions are read in UTC');
     try {
@@ -148,11 +148,11 @@ export async function run(argv: string[]): Promise<number> {
       throw new InputError(`--time-zone ${timeZone} is not an IANA time zone (such as Europe/Berlin)`);
     }
 
-    let priced;
+    let priced: PricedSession;
     if (values.cdr) {
       const cdrFile = values.cdr;
       const cdr = await readJson(cdrFile, 'CDR');
-      priced = inFile(cdrFile, 'CDR', () => priceCdr(parsedTariff, cdr as OcpiCdr, timeZone));
+      priced = inFile(cdrFile, 'CDR', () => priceCdr(tariff, cdr, timeZone));
     } else {
       const sessionFile = values.session!;
       const session = checkSessionFile(await readJson(sessionFile, 'session'), sessionFile);
@@ -160,9 +160,9 @@ export async function run(argv: string[]): Promise<number> {
       if (values['billing-profile']) {
         const profileFile = values['billing-profile'];
         const profileJson = await readJson(profileFile, 'billing profile');
-        billingProfile = inFile(profileFile, 'billing profile', () => parseBillingProfile(profileJson)) as BillingProfile;
+        billingProfile = inFile(profileFile, 'billing profile', () => parseBillingProfile(profileJson));
       }
-      priced = inFile(sessionFile, 'session', () => priceSession({ tariff: parsedTariff, timeZone, ...(billingProfile ? { billingProfile } : {}), ...session }));
+      priced = inFile(sessionFile, 'session', () => priceSession({ tariff, timeZone, ...(billingProfile ? { billingProfile } : {}), ...session }));
     }
     console.log(JSON.stringify(priced, null, 2));
     return 0;

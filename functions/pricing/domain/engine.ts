@@ -236,7 +236,8 @@ export interface ExactLine {
   category: 'fixed' | 'energy' | 'time' | 'parking' | 'adjustment';
 }
 
-type Category = ExactLine['category'];
+/** The dimensions priced by quantity (FLAT is charged once). */
+type PricedDimension = Exclude<TariffDimension, 'FLAT'>;
 
 /** What the engine found, before it is laid out as a priced session. */
 export interface EngineResult {
@@ -259,18 +260,9 @@ export interface EngineResult {
  */
 export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod[], frame: SessionFrame): EngineResult {
   const elementCount = plan.elements.length;
-  const quantities: Record<TariffDimension, number[]> = {
-    ENERGY: new Array<number>(elementCount).fill(0),
-    TIME: new Array<number>(elementCount).fill(0),
-    PARKING_TIME: new Array<number>(elementCount).fill(0),
-    FLAT: new Array<number>(elementCount).fill(0),
-  };
-  const used: Record<TariffDimension, boolean[]> = {
-    ENERGY: new Array<boolean>(elementCount).fill(false),
-    TIME: new Array<boolean>(elementCount).fill(false),
-    PARKING_TIME: new Array<boolean>(elementCount).fill(false),
-    FLAT: new Array<boolean>(elementCount).fill(false),
-  };
+  const zeros = () => new Array<number>(elementCount).fill(0);
+  /** Quantity (mWh or ms) priced by each element, per dimension; > 0 exactly when the element was used. */
+  const quantities: Record<PricedDimension, number[]> = { ENERGY: zeros(), TIME: zeros(), PARKING_TIME: zeros() };
   const matchCache = new Int8Array(elementCount); // 0 unknown, 1 holds, 2 does not
   const unknownCurrent = { seen: false };
   let lastEnergyElement = -1;
@@ -287,7 +279,6 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
       const element = firstApplicable(plan.byDimension.ENERGY, period, elapsed, wall, matchCache, unknownCurrent);
       if (element) {
         quantities.ENERGY[element.index]! += period.energyMilliWh;
-        used.ENERGY[element.index] = true;
         lastEnergyElement = element.index;
         choice.ENERGY = element.index;
       }
@@ -298,7 +289,6 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
       const element = firstApplicable(plan.byDimension[dimension], period, elapsed, wall, matchCache, unknownCurrent);
       if (!element) continue;
       quantities[dimension][element.index]! += ms;
-      used[dimension][element.index] = true;
       lastTime = { dimension, element: element.index };
       choice[dimension] = element.index;
     }
@@ -318,12 +308,7 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
   }
 
   // OCPI 2.2.1 step_size: once per session per kind, on the total, with the step of the last priced period.
-  const extra: Record<TariffDimension, number[]> = {
-    ENERGY: new Array<number>(elementCount).fill(0),
-    TIME: new Array<number>(elementCount).fill(0),
-    PARKING_TIME: new Array<number>(elementCount).fill(0),
-    FLAT: new Array<number>(elementCount).fill(0),
-  };
+  const extra: Record<PricedDimension, number[]> = { ENERGY: zeros(), TIME: zeros(), PARKING_TIME: zeros() };
   if (lastEnergyElement >= 0) {
     const step = plan.elements[lastEnergyElement]!.components.ENERGY!.stepSize * 1000;
     const total = quantities.ENERGY.reduce((sum, q) => sum + q, 0);
@@ -348,7 +333,7 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
   }
   for (const dimension of ['ENERGY', 'TIME', 'PARKING_TIME'] as const) {
     for (let index = 0; index < elementCount; index++) {
-      if (!used[dimension][index]) continue;
+      if (quantities[dimension][index] === 0) continue;
       const component = plan.elements[index]!.components[dimension]!;
       const measured = quantities[dimension][index]!;
       const billed = measured + extra[dimension][index]!;
