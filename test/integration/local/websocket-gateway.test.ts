@@ -40,7 +40,7 @@ async function startGateway(options: Partial<WebSocketGatewayOptions> = {}) {
   const gateway: WebSocketGateway = attachWebSocketGateway(server, {
     stage: 'local',
     handlers: {
-      async connect(event) {
+      async connect(event): Promise<{ statusCode: number; headers?: Record<string, string>; body?: string }> {
         connects.push(event);
         const id = event.queryStringParameters?.chargePointId;
         if (event.headers.Authorization !== basic(id ?? '', 'secret')) {
