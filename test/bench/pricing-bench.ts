@@ -13,7 +13,7 @@ export function hourlyTouTariff(): Tariff {
     last_updated: '2024-01-01T00:00:00Z',
     elements: [
       ...Array.from({ length: 24 }, (_, hour) => ({
-        price_components: [{ type: 'ENERGY', price: Number((0.25 + hour / 100).toFixed(2)), vat: 19, step_size: 1 }],
+        price_components: [{ type: 'ENERGY', price: (25 + hour) / 100, vat: 19, step_size: 1 }],
         restrictions: { start_time: hh(hour), end_time: hh(hour + 1) },
       })),
       { price_components: [{ type: 'PARKING_TIME', price: 6, vat: 19, step_size: 60 }] },

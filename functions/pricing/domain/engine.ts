@@ -391,24 +391,14 @@ export function settle(lines: readonly ExactLine[], minorDigits: number): Pick<E
   return { lines: settled, totals };
 }
 
+/** A line that carries an amount but no quantity or unit price: a free session, a min/max adjustment. */
+function noteLine(kind: 'FREE' | 'MIN_PRICE' | 'MAX_PRICE', source: string, description: string): LineDraft {
+  return { kind, source, elementIndex: null, description, quantity: null, billedQuantity: null, unit: null, unitPrice: null, priceUnit: null, vatPercent: null };
+}
+
 /** The line of a free session: nothing to pay, and why. */
 export function freeLine(basis: string): ExactLine {
-  return {
-    category: 'adjustment',
-    amount: ZERO,
-    line: {
-      kind: 'FREE',
-      source: 'billing profile',
-      elementIndex: null,
-      description: `no charge: ${basis}`,
-      quantity: null,
-      billedQuantity: null,
-      unit: null,
-      unitPrice: null,
-      priceUnit: null,
-      vatPercent: null,
-    },
-  };
+  return { category: 'adjustment', amount: ZERO, line: noteLine('FREE', 'billing profile', `no charge: ${basis}`) };
 }
 
 function listNote(component: CompiledComponent, plan: PricingPlan): string {
@@ -511,25 +501,9 @@ function applyLimit(total: ExactAmount, limit: CompiledPrice | null, which: 'min
 function adjustmentLine(plan: PricingPlan, kind: 'MIN_PRICE' | 'MAX_PRICE', before: ExactAmount, after: ExactAmount): ExactLine {
   const limit = kind === 'MIN_PRICE' ? plan.tariff.min_price! : plan.tariff.max_price!;
   const amount = { excl: after.excl - before.excl, incl: after.incl - before.incl };
-  const limits = `${limit.excl_vat}${limit.incl_vat === undefined ? ' excl. VAT' : ` / ${limit.incl_vat}`} ${plan.currency}`;
-  return {
-    category: 'adjustment',
-    amount,
-    line: {
-      kind,
-      source: 'tariff',
-      elementIndex: null,
-      description:
-        kind === 'MIN_PRICE'
-          ? `raised to the tariff's min_price of ${limits}${limit.incl_vat === undefined ? '' : ' (excl. / incl. VAT)'}`
-          : `lowered to the tariff's max_price of ${limits}${limit.incl_vat === undefined ? '' : ' (excl. / incl. VAT)'}`,
-      quantity: null,
-      billedQuantity: null,
-      unit: null,
-      unitPrice: null,
-      priceUnit: null,
-      vatPercent: null,
-    },
-  };
+  const limits =
+    limit.incl_vat === undefined ? `${limit.excl_vat} ${plan.currency} excl. VAT` : `${limit.excl_vat} / ${limit.incl_vat} ${plan.currency} (excl. / incl. VAT)`;
+  const description = kind === 'MIN_PRICE' ? `raised to the tariff's min_price of ${limits}` : `lowered to the tariff's max_price of ${limits}`;
+  return { category: 'adjustment', amount, line: noteLine(kind, 'tariff', description) };
 }
 

@@ -92,6 +92,16 @@ describe('the pricing engine', () => {
       expect(priced.total_energy_cost).toEqual({ excl_vat: '5.00', incl_vat: '6.00' });
       expect(priced.lines.filter((l) => l.kind === 'MIN_PRICE' || l.kind === 'MAX_PRICE').map((l) => l.kind)).toEqual(adjustment ? [adjustment] : []);
     });
+
+    it('says which limit it applied', () => {
+      const priced = priceCdr(withLimits({ min_price: { excl_vat: 8, incl_vat: 9 } }), cdr, BERLIN);
+
+      expect(priced.lines[1]).toMatchObject({
+        kind: 'MIN_PRICE',
+        description: "raised to the tariff's min_price of 8 / 9 EUR (excl. / incl. VAT)",
+        cost: { excl_vat: '3.00', incl_vat: '3.00' },
+      });
+    });
   });
 
   describe('the one rounding point', () => {
