@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { VoltLedgerError } from '../../functions/shared/errors.ts';
 import { silentLog, type Log } from '../../functions/shared/log.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -12,12 +13,7 @@ import { silentLog, type Log } from '../../functions/shared/log.ts';
 // ---------------------------------------------------------------------------------------------
 
 /** Thrown when a rule's event pattern is not one EventBridge would accept (PutRule's InvalidEventPatternException). */
-export class InvalidEventPatternError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidEventPatternError';
-  }
-}
+export class InvalidEventPatternError extends VoltLedgerError {}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -322,14 +318,13 @@ export interface LocalEventBusOptions {
   region?: string;
 }
 
-/** Thrown for a PutEvents request EventBridge would reject whole (HTTP 400). */
-export class PutEventsValidationError extends Error {
+/** Thrown for a PutEvents request EventBridge would reject whole (HTTP 400); `type` is the error EventBridge names. */
+export class PutEventsValidationError extends VoltLedgerError {
   constructor(
     message: string,
     readonly type = 'ValidationException',
   ) {
     super(message);
-    this.name = 'PutEventsValidationError';
   }
 }
 
