@@ -41,7 +41,7 @@ export interface CdrPrice {
   incl_vat: string;
 }
 
-export type LineKind = 'FLAT' | 'ENERGY' | 'TIME' | 'PARKING_TIME' | 'IDLE_FEE' | 'MIN_PRICE' | 'MAX_PRICE' | 'FREE';
+export type LineKind = 'FLAT' | 'ENERGY' | 'TIME' | 'PARKING_TIME' | 'IDLE_FEE' | 'MIN_PRICE' | 'MAX_PRICE' | 'FREE' | 'ROUNDING';
 
 /** One line of a priced session: what was counted, at which price, and what it costs. */
 export interface PriceLine {
@@ -115,28 +115,6 @@ export interface MinorAmount {
 /** A CDR Price of minor units. */
 export function formatMinor(amount: MinorAmount, minorDigits: number): CdrPrice {
   return { excl_vat: formatScaled(amount.excl, minorDigits), incl_vat: formatScaled(amount.incl, minorDigits) };
-}
-
-function floorDiv(numerator: bigint, denominator: bigint): bigint {
-  const quotient = numerator / denominator;
-  return numerator % denominator < 0n ? quotient - 1n : quotient;
-}
-
-/**
- * The one rounding point: the session total (one limb) is rounded half up to minor units from
- * its exact value, and those minor units are shared among the lines by largest remainder (ties to
- * the earlier line), so the lines add up to the total exactly and each is within one minor unit
- * of its exact amount.
- */
-function allocate(exact: readonly bigint[], minorDigits: number): bigint[] {
-  const scale = 10n ** BigInt(minorDigits);
-  const total = toMinorUnits(exact.reduce((sum, value) => sum + value, 0n), minorDigits);
-  const shares = exact.map((value) => floorDiv(value * scale, DENOMINATOR));
-  const remainders = exact.map((value, index) => value * scale - shares[index]! * DENOMINATOR);
-  let missing = total - shares.reduce((sum, value) => sum + value, 0n);
-  const order = exact.map((_, index) => index).sort((a, b) => (remainders[b]! > remainders[a]! ? 1 : remainders[b]! < remainders[a]! ? -1 : a - b));
-  for (let k = 0; missing > 0n; k++, missing--) shares[order[k % order.length]!]! += 1n;
-  return shares;
 }
 
 function unroundedOf(amount: ExactAmount): CdrPrice {
@@ -242,7 +220,10 @@ type PricedDimension = Exclude<TariffDimension, 'FLAT'>;
 /** What the engine found, before it is laid out as a priced session. */
 export interface EngineResult {
   lines: PriceLine[];
-  /** In minor units; the sub-totals are sums of lines, the lines add up to `total`. */
+  /**
+   * In minor units, each rounded once from its own exact value; the lines (with a ROUNDING line
+   * where needed) add up to `total`.
+   */
   totals: Record<'fixed' | 'energy' | 'time' | 'parking' | 'total', MinorAmount>;
   /** Per input period, the element chosen per dimension. */
   choices: ElementChoice[];
@@ -373,26 +354,55 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
   return { ...settle(lines, plan.minorDigits), choices, warnings };
 }
 
-/** Rounds once (see {@link allocate}) and lays out the lines and totals in minor units. */
+/**
+ * The rounding rule, applied once at the end: every figure shown (each line, each sub-total, the
+ * total; each limb, excl. and incl. VAT) is rounded half up to minor units from its OWN exact
+ * value, so an auditor can recompute any of them from quantity x price x (1 + VAT). Nothing
+ * rounded is rounded again or summed into another figure. Where the rounded lines do not add up
+ * to the rounded total, a ROUNDING line states the difference (at most a minor unit per line).
+ */
 export function settle(lines: readonly ExactLine[], minorDigits: number): Pick<EngineResult, 'lines' | 'totals'> {
-  const excl = allocate(lines.map((l) => l.amount.excl), minorDigits);
-  const incl = allocate(lines.map((l) => l.amount.incl), minorDigits);
-  const zero = (): MinorAmount => ({ excl: 0n, incl: 0n });
-  const totals: EngineResult['totals'] = { fixed: zero(), energy: zero(), time: zero(), parking: zero(), total: zero() };
-  const settled = lines.map((exact, index) => {
-    const cost = { excl: excl[index]!, incl: incl[index]! };
+  const exactTotals: Record<keyof EngineResult['totals'], ExactAmount> = {
+    fixed: { excl: 0n, incl: 0n },
+    energy: { excl: 0n, incl: 0n },
+    time: { excl: 0n, incl: 0n },
+    parking: { excl: 0n, incl: 0n },
+    total: { excl: 0n, incl: 0n },
+  };
+  const settled: PriceLine[] = [];
+  const lineSum: MinorAmount = { excl: 0n, incl: 0n };
+  for (const exact of lines) {
     const buckets: Array<keyof EngineResult['totals']> = exact.category === 'adjustment' ? ['total'] : [exact.category, 'total'];
     for (const bucket of buckets) {
-      totals[bucket].excl += cost.excl;
-      totals[bucket].incl += cost.incl;
+      exactTotals[bucket].excl += exact.amount.excl;
+      exactTotals[bucket].incl += exact.amount.incl;
     }
-    return { ...exact.line, cost: formatMinor(cost, minorDigits), unroundedCost: unroundedOf(exact.amount) };
-  });
+    const cost = { excl: toMinorUnits(exact.amount.excl, minorDigits), incl: toMinorUnits(exact.amount.incl, minorDigits) };
+    lineSum.excl += cost.excl;
+    lineSum.incl += cost.incl;
+    settled.push({ ...exact.line, cost: formatMinor(cost, minorDigits), unroundedCost: unroundedOf(exact.amount) });
+  }
+  const round = (amount: ExactAmount): MinorAmount => ({ excl: toMinorUnits(amount.excl, minorDigits), incl: toMinorUnits(amount.incl, minorDigits) });
+  const totals: EngineResult['totals'] = {
+    fixed: round(exactTotals.fixed),
+    energy: round(exactTotals.energy),
+    time: round(exactTotals.time),
+    parking: round(exactTotals.parking),
+    total: round(exactTotals.total),
+  };
+  const difference = { excl: totals.total.excl - lineSum.excl, incl: totals.total.incl - lineSum.incl };
+  if (difference.excl !== 0n || difference.incl !== 0n) {
+    settled.push({
+      ...noteLine('ROUNDING', 'rounding', 'rounding difference: each line is rounded from its exact amount, the total from the exact sum'),
+      cost: formatMinor(difference, minorDigits),
+      unroundedCost: unroundedOf(ZERO),
+    });
+  }
   return { lines: settled, totals };
 }
 
 /** A line that carries an amount but no quantity or unit price: a free session, a min/max adjustment. */
-function noteLine(kind: 'FREE' | 'MIN_PRICE' | 'MAX_PRICE', source: string, description: string): LineDraft {
+function noteLine(kind: 'FREE' | 'MIN_PRICE' | 'MAX_PRICE' | 'ROUNDING', source: string, description: string): LineDraft {
   return { kind, source, elementIndex: null, description, quantity: null, billedQuantity: null, unit: null, unitPrice: null, priceUnit: null, vatPercent: null };
 }
 

@@ -115,20 +115,25 @@ describe('the pricing engine', () => {
       expect(priced.lines[0]!.unroundedCost.excl_vat).toBe('0.005000');
     });
 
-    it('shares the rounded total among the lines by largest remainder, so they add up to it', () => {
+    it('rounds every figure from its own exact value and states the difference from the total as a ROUNDING line', () => {
       const tariff = aTariff({ elements: [anElement([{ type: 'FLAT', price: 0.5, vat: 19 }, { type: 'ENERGY', price: 0.5, vat: 19 }, { type: 'PARKING_TIME', price: 0.5, vat: 19 }])] });
 
       const priced = priceCdr(tariff, aCdr(T0, [[0, [['ENERGY', 1]]], [10, [['PARKING_TIME', 1]]]], 70), BERLIN);
 
-      // Each line is 0.595 incl. VAT exactly; the total 1.785 rounds to 1.79, and the two extra cents go to the earlier lines.
+      // Each line is 0.595 incl. VAT exactly and rounds half up to 0.60 (what anyone recomputing it
+      // gets); the total 1.785 rounds to 1.79, so the lines (1.80) carry a -0.01 rounding line.
       expect(priced.lines.map((l) => [l.kind, l.cost.incl_vat, l.unroundedCost.incl_vat])).toEqual([
         ['FLAT', '0.60', '0.595000'],
         ['ENERGY', '0.60', '0.595000'],
-        ['PARKING_TIME', '0.59', '0.595000'],
+        ['PARKING_TIME', '0.60', '0.595000'],
+        ['ROUNDING', '-0.01', '0.000000'],
       ]);
       expect(priced.total_cost).toEqual({ excl_vat: '1.50', incl_vat: '1.79' });
-      expect([priced.total_fixed_cost.incl_vat, priced.total_energy_cost.incl_vat, priced.total_parking_cost.incl_vat]).toEqual(['0.60', '0.60', '0.59']);
+      expect([priced.total_fixed_cost.incl_vat, priced.total_energy_cost.incl_vat, priced.total_parking_cost.incl_vat]).toEqual(['0.60', '0.60', '0.60']);
       expect(priced.totalMinor).toBe(179);
+      const cents = (text: string) => Math.round(Number(text) * 100);
+      expect(priced.lines.reduce((sum, l) => sum + cents(l.cost.incl_vat), 0)).toBe(179);
+      expect(priced.lines.reduce((sum, l) => sum + cents(l.cost.excl_vat), 0)).toBe(150);
     });
 
     it('does not accumulate per-period rounding: 3600 one-second periods cost exactly one hour', () => {

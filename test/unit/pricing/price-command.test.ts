@@ -41,7 +41,7 @@ describe('voltledger price', () => {
       const priced = JSON.parse(stdout.join('\n'));
       expect(priced.total_cost).toEqual({ excl_vat: '5.61', incl_vat: '6.67' });
       expect(priced.total_energy_cost).toEqual({ excl_vat: '3.11', incl_vat: '3.70' });
-      expect(priced.total_fixed_cost).toEqual({ excl_vat: '0.50', incl_vat: '0.59' }); // 0.595 exactly: the cent went to a larger remainder
+      expect(priced.total_fixed_cost).toEqual({ excl_vat: '0.50', incl_vat: '0.60' }); // 0.595 exactly, rounded half up
       expect(priced.total_parking_cost).toEqual({ excl_vat: '2.00', incl_vat: '2.38' });
       expect(priced.totalMinor).toBe(667);
       expect(priced.warnings.map((w: { code: string }) => w.code)).toEqual(['SAMPLES_OUT_OF_ORDER', 'DUPLICATE_SAMPLES', 'SAMPLE_GAP']);
