@@ -44,8 +44,8 @@ export async function seedDemoData(stores: OcppStores, now: Date): Promise<boole
     await stores.tariffs.putNewVersion(DEMO.tariffId, JSON.stringify(DEMO.tariff), at);
   }
   const passwordHash = await hashPassword(DEMO.password);
-  for (const cp of DEMO.chargePoints) {
-    await stores.registry.upsertChargePoint(cp.chargePointId, { ...cp, passwordHash, tariffId: DEMO.tariffId }, at);
+  for (const { chargePointId, ...config } of DEMO.chargePoints) {
+    await stores.registry.upsertChargePoint(chargePointId, { ...config, passwordHash, tariffId: DEMO.tariffId }, at);
   }
   for (const tag of DEMO.idTags) await stores.entitlements.put({ ...tag, updatedAt: at });
   return true;

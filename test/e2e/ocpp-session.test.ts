@@ -95,7 +95,19 @@ describe('OCPP 1.6J end to end on the local stack', () => {
       expect(view.body.statusTimeline.map((s: { status: string }) => s.status)).toEqual(['Charging', 'SuspendedEV', 'Finishing', 'Available']);
 
       const types = events.filter((e) => e.sessionId === `sess_${transactionId}`).map((e) => e.type);
-      expect(types).toEqual(['SessionStarted', 'SessionStopped', 'SessionCompleted']);
+      expect(types).toEqual(['SessionStarted', 'SessionStopped', 'SessionCompleted', 'SessionPriced']);
+
+      // Priced by the pricing consumer on SessionCompleted, with the tariff version snapshotted at
+      // start: 2 kWh at the 07:00-22:00 rate (10:00 in Berlin), 0.49 EUR/kWh + 19 % VAT.
+      view = await admin(stack, 'GET', `/sessions/sess_${transactionId}`);
+      expect(view.body.price).toMatchObject({
+        tariffId: DEMO.tariffId,
+        currency: 'EUR',
+        total_energy: '2',
+        total_energy_cost: { excl_vat: '0.98', incl_vat: '1.17' },
+      });
+      expect(view.body.totalMinor).toBe(view.body.price.totalMinor);
+      expect(view.body.price.lines.length).toBeGreaterThan(0);
     });
   });
 
@@ -244,7 +256,7 @@ describe('OCPP 1.6J end to end on the local stack', () => {
       ['a username that is not the identity', 'CP-001', basic('CP-002', DEMO.password), ['ocpp1.6'], 401],
       ['an unknown charge point', 'CP-999', basic('CP-999', DEMO.password), ['ocpp1.6'], 401],
       ['no ocpp1.6 subprotocol', 'CP-001', basic('CP-001', DEMO.password), ['ocpp2.0.1'], 400],
-    ])('with %s answers %i', async (_name, identity, headers, protocols, status) => {
+    ])('with %s answers $4', async (_name, identity, headers, protocols, status) => {
       expect(await attempt(identity, headers, protocols)).toBe(status);
     });
   });

@@ -31,7 +31,7 @@ export async function connectChargePoint(
     callTimeoutMs: 5000,
   } as never);
   for (const [action, handler] of Object.entries(options.handlers ?? {})) {
-    client.handle(action, ({ params }: { params: unknown }) => handler(params) as never);
+    client.handle(action, (({ params }: { params?: unknown }) => handler(params)) as never);
   }
   await client.connect();
   return client as unknown as ChargePointClient;

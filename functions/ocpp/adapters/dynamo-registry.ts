@@ -49,7 +49,9 @@ export class DynamoRegistry implements RegistryPort {
     const names: Record<string, string> = { '#chargePointId': 'chargePointId', '#updatedAt': 'updatedAt' };
     const values: Record<string, unknown> = { ':chargePointId': chargePointId, ':updatedAt': updatedAt };
     const sets = ['#chargePointId = :chargePointId', '#updatedAt = :updatedAt'];
-    for (const [key, value] of Object.entries(fields)) {
+    const configurable = ['passwordHash', 'timeZone', 'tariffId', 'siteId', 'maxPowerKw'] as const;
+    for (const key of configurable) {
+      const value = fields[key];
       if (value === undefined) continue;
       names[`#${key}`] = key;
       values[`:${key}`] = value;
