@@ -94,6 +94,13 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     return decideAuthorization(await entitlements.get(idTag), clock.now());
   }
 
+  /** Whether the transaction is this charge point's; one read the first time, none after. */
+  async function ownsTransaction(chargePointId: string, transactionId: number): Promise<boolean> {
+    const owner = transactionOwner.get(transactionId);
+    if (owner !== undefined) return owner === chargePointId;
+    return (await ownSession(chargePointId, transactionId)) !== undefined;
+  }
+
   async function ownSession(chargePointId: string, transactionId: number | undefined): Promise<SessionRecord | undefined> {
     if (transactionId === undefined) return undefined;
     const owner = transactionOwner.get(transactionId);
@@ -265,13 +272,12 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         await registry.recordNotification(chargePointId, 'MeterValues', req, receivedAt, messageId);
         return {};
       }
-      const session = await ownSession(chargePointId, req.transactionId);
-      if (!session) {
+      if (!(await ownsTransaction(chargePointId, req.transactionId))) {
         // OCPP requires an answer; keep the data for review without touching anyone's session.
         await registry.recordNotification(chargePointId, 'MeterValues.unknownTransaction', req, receivedAt, messageId);
         return {};
       }
-      await sessions.addSamples(session.transactionId, toSamples(req.meterValue, 'MeterValues'));
+      await sessions.addSamples(req.transactionId, toSamples(req.meterValue, 'MeterValues'));
       return {};
     },
 
@@ -295,6 +301,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       }
       const { session: stopped } = await sessions.stopSession(session, {
         stoppedAt,
+        stopRecordedAt: clock.now().toISOString(),
         meterStopWh: req.meterStop,
         energyWh,
         ...(req.reason ? { stopReason: req.reason } : {}),
@@ -479,7 +486,10 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       return call;
     },
 
-    /** Completes stopped sessions whose connector never reported Available within the idle limit. */
+    /**
+     * Completes stopped sessions whose connector has not reported Available within the idle limit
+     * of the stop being recorded. Billing ends at the charge point's stop time + the limit.
+     */
     async completeIdleSessions(): Promise<number> {
       const limitMs = config.idleCompletionLimitSeconds * 1000;
       const cutoff = new Date(clock.now().getTime() - limitMs).toISOString();

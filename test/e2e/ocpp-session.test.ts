@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { DEMO } from '../../lib/local/seed.ts';
+import { fixedClock } from '../../functions/shared/clock.ts';
 import { admin, connectChargePoint, energySample, rawSocket, startTestStack, type ChargePointClient } from '../support/stack.ts';
 
 const t = (minutes: number) => new Date(Date.parse('2026-11-23T09:00:00Z') + minutes * 60_000).toISOString();
@@ -320,15 +321,23 @@ describe('restart on the same data folder', () => {
 });
 
 describe('idle limit', () => {
-  it('completes a stopped session whose connector never reports Available, at stop + limit', async () => {
-    const stack = await startTestStack({ config: { idleCompletionLimitSeconds: 600 } });
+  it('completes a stopped session whose connector never reports Available, counting from when the stop arrived', async () => {
+    const clock = fixedClock(new Date());
+    const stack = await startTestStack({ config: { idleCompletionLimitSeconds: 600 }, clock });
     try {
       const cp = await connectChargePoint(stack, 'CP-002');
-      const stoppedAt = new Date(Date.now() - 3600_000).toISOString();
-      const { transactionId } = await cp.call('StartTransaction', { connectorId: 1, idTag: 'DEMO-RETAIL', meterStart: 0, timestamp: new Date(Date.now() - 7200_000).toISOString() });
+      // A StopTransaction queued while offline: its timestamp is an hour before it arrives.
+      const startedAt = new Date(clock.now().getTime() - 7200_000).toISOString();
+      const stoppedAt = new Date(clock.now().getTime() - 3600_000).toISOString();
+      const { transactionId } = await cp.call('StartTransaction', { connectorId: 1, idTag: 'DEMO-RETAIL', meterStart: 0, timestamp: startedAt });
       await cp.call('StopTransaction', { transactionId, meterStop: 10, timestamp: stoppedAt });
+
+      // Not closed at once although its stop timestamp is past the limit: the unplug may still come.
+      expect(await stack.system.completeIdleSessions()).toBe(0);
+      clock.advance(601_000);
       expect(await stack.system.completeIdleSessions()).toBe(1);
       expect(await stack.system.completeIdleSessions()).toBe(0);
+      // Billable idle time ends at the charge point's stop + the limit.
       expect(await stack.stores.sessions.getSession(transactionId)).toMatchObject({
         state: 'completed',
         completedBy: 'idle-limit',

@@ -20,7 +20,7 @@ const startPk = (key: StartKey) => `START#${key.chargePointId}#${key.connectorId
 const SESSION_FIELDS = [
   'sessionId', 'transactionId', 'chargePointId', 'connectorId', 'idTag', 'parentIdTag', 'authorizationStatus',
   'startedAt', 'meterStartWh', 'reservationId', 'timeZone', 'siteId', 'tariff', 'billingProfile', 'state',
-  'stoppedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'flags', 'createdAt',
+  'stoppedAt', 'stopRecordedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'flags', 'createdAt',
   'pricedAt', 'totalMinor', 'currency', 'pricingError',
 ] as const;
 
@@ -142,7 +142,7 @@ export class DynamoSessionStore implements SessionPort {
           TableName: this.tableName,
           Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
           UpdateExpression:
-            'SET #state = :stopped, stoppedAt = :stoppedAt, meterStopWh = :meterStopWh, energyWh = :energyWh, flags = list_append(flags, :flags), gsi2pk = :gsi2pk, gsi2sk = :gsi2sk' +
+            'SET #state = :stopped, stoppedAt = :stoppedAt, stopRecordedAt = :recordedAt, meterStopWh = :meterStopWh, energyWh = :energyWh, flags = list_append(flags, :flags), gsi2pk = :gsi2pk, gsi2sk = :gsi2sk' +
             (stop.stopReason ? ', stopReason = :stopReason' : '') +
             (stop.stopIdTag ? ', stopIdTag = :stopIdTag' : ''),
           ConditionExpression: '#state = :started',
@@ -155,7 +155,8 @@ export class DynamoSessionStore implements SessionPort {
             ':energyWh': stop.energyWh,
             ':flags': stop.flags,
             ':gsi2pk': awaitKey(current.chargePointId, current.connectorId),
-            ':gsi2sk': stop.stoppedAt,
+            ':recordedAt': stop.stopRecordedAt,
+            ':gsi2sk': stop.stopRecordedAt,
             ...(stop.stopReason ? { ':stopReason': stop.stopReason } : {}),
             ...(stop.stopIdTag ? { ':stopIdTag': stop.stopIdTag } : {}),
           }),
@@ -179,7 +180,7 @@ export class DynamoSessionStore implements SessionPort {
     return items.map(toSession).filter((s) => s.state === 'stopped');
   }
 
-  async awaitingCompletionBefore(stoppedBefore: string): Promise<SessionRecord[]> {
+  async awaitingCompletionBefore(recordedBefore: string): Promise<SessionRecord[]> {
     // The index is sparse (only stopped sessions carry its keys), so a scan of it stays small.
     const found: SessionRecord[] = [];
     let startKey: Record<string, any> | undefined;
@@ -189,7 +190,7 @@ export class DynamoSessionStore implements SessionPort {
           TableName: this.tableName,
           IndexName: 'awaitingCompletion',
           FilterExpression: 'gsi2sk <= :cutoff',
-          ExpressionAttributeValues: marshall({ ':cutoff': stoppedBefore }),
+          ExpressionAttributeValues: marshall({ ':cutoff': recordedBefore }),
           ExclusiveStartKey: startKey,
         }),
       );

@@ -76,6 +76,8 @@ export interface SessionRecord {
   billingProfile: Record<string, unknown> | null;
   state: SessionState;
   stoppedAt?: string;
+  /** When VoltLedger stored the stop (server clock); the idle limit counts from here. */
+  stopRecordedAt?: string;
   meterStopWh?: number;
   energyWh?: number;
   stopReason?: string;

@@ -67,12 +67,16 @@ export interface SessionPort {
    */
   stopSession(
     session: SessionRecord,
-    stop: Required<Pick<SessionRecord, 'stoppedAt' | 'meterStopWh' | 'energyWh'>> & Pick<SessionRecord, 'stopReason' | 'stopIdTag'> & { flags: string[] },
+    stop: Required<Pick<SessionRecord, 'stoppedAt' | 'stopRecordedAt' | 'meterStopWh' | 'energyWh'>> & Pick<SessionRecord, 'stopReason' | 'stopIdTag'> & { flags: string[] },
   ): Promise<{ session: SessionRecord; changed: boolean }>;
   /** Stopped sessions on a connector waiting for the car to be unplugged. */
   awaitingCompletion(chargePointId: string, connectorId: number): Promise<SessionRecord[]>;
-  /** Every stopped session stopped at or before `stoppedBefore` (for the idle-limit sweep). */
-  awaitingCompletionBefore(stoppedBefore: string): Promise<SessionRecord[]>;
+  /**
+   * Every stopped session whose stop was recorded (server clock) at or before `recordedBefore`,
+   * for the idle-limit sweep. The server's clock, not the charge point's stop timestamp: a
+   * StopTransaction queued offline arrives late and must still get the whole window for its unplug.
+   */
+  awaitingCompletionBefore(recordedBefore: string): Promise<SessionRecord[]>;
   /** Marks a stopped session completed; false when it already was. */
   completeSession(transactionId: number, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean>;
   /** Records a StopTransaction that named no session of this charge point, for review. */
