@@ -3,6 +3,8 @@
 // sources serve the CLI, the local stack, the tests and (bundled by esbuild) the Lambda functions.
 import { register } from 'tsx/esm/api';
 
+// Lambda runs Node 22; on a Node 20 laptop the AWS SDK would warn about its future releases.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 const { main } = await import('./cli.ts');
 const code = await main(process.argv.slice(2));

@@ -87,8 +87,26 @@ function attributeDefinitions(definition: TableDefinition): AttributeDefinition[
   return [...names].map((name) => ({ AttributeName: name, AttributeType: 'S' }));
 }
 
-function createTable(client: DynamoDBClient, tableName: string, definition: TableDefinition) {
-  return client.send(
+/**
+ * Waits until a table is ACTIVE. dynalite activates a new table on a timer even with
+ * createTableMs 0, so on a busy machine a write right after CreateTable can miss the table.
+ */
+export async function waitForActiveTable(client: DynamoDBClient, tableName: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function createTable(client: DynamoDBClient, tableName: string, definition: TableDefinition): Promise<void> {
+  await client.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
@@ -100,6 +118,7 @@ function createTable(client: DynamoDBClient, tableName: string, definition: Tabl
       ...(definition.globalSecondaryIndexes.length ? { GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map(gsiDefinition) } : {}),
     }),
   );
+  await waitForActiveTable(client, tableName);
 }
 
 /**
@@ -162,6 +181,7 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
       } catch (error) {
         // Another process created it between ListTables and CreateTable: what we wanted.
         if (!(error instanceof ResourceInUseException)) throw error;
+        await waitForActiveTable(client, tableName);
       }
       continue;
     }

@@ -11,7 +11,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureTables, localTableNames, startLocalDynamo, type LocalDynamo } from '../../../lib/local/dynamodb.ts';
+import { ensureTables, localTableNames, startLocalDynamo, waitForActiveTable, type LocalDynamo } from '../../../lib/local/dynamodb.ts';
 import { TABLES } from '../../../lib/tables.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -135,6 +135,7 @@ describe('local DynamoDB (dynalite)', () => {
         ],
       }),
     );
+    await waitForActiveTable(handle.client, names.Sessions);
     await handle.client.send(
       new PutItemCommand({ TableName: names.Sessions, Item: { pk: { S: 'kept' }, sk: { S: 'x' }, gsi1pk: { S: 'CP#CP-009' }, gsi1sk: { S: '2026-01-01' } } }),
     );
