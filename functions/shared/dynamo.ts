@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { marshall as sdkMarshall, unmarshall as sdkUnmarshall } from '@aws-sdk/util-dynamodb';
 
 /** Marshals a plain record, dropping undefined fields (optional fields are simply absent). */
@@ -24,4 +24,16 @@ export async function batchPut(client: DynamoDBClient, tableName: string, items:
       requests = result.UnprocessedItems?.[tableName] ?? [];
     }
   }
+}
+
+/** Runs a Query to the end, following LastEvaluatedKey, and returns the unmarshalled items. */
+export async function queryAll(client: DynamoDBClient, input: QueryCommandInput): Promise<Array<Record<string, any>>> {
+  const items: Array<Record<string, any>> = [];
+  let startKey: QueryCommandInput['ExclusiveStartKey'];
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    for (const item of page.Items ?? []) items.push(unmarshall(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }

@@ -3,11 +3,10 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { isConditionalCheckFailed, marshall, unmarshall } from '../../shared/dynamo.ts';
+import { isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
 import type { ChargePointProfile, ConnectorStatusRecord, PendingCall } from '../domain/model.ts';
 import type { RegistryPort } from '../domain/ports.ts';
 
@@ -241,22 +240,13 @@ export class DynamoRegistry implements RegistryPort {
     }
   }
 
-  private async query(chargePointId: string, prefix: string): Promise<Array<Record<string, any>>> {
-    const items: Array<Record<string, any>> = [];
-    let startKey: Record<string, any> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: marshall({ ':pk': cpPk(chargePointId), ':prefix': prefix }),
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
-      for (const item of page.Items ?? []) items.push(unmarshall(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  private query(chargePointId: string, prefix: string): Promise<Array<Record<string, any>>> {
+    return queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: marshall({ ':pk': cpPk(chargePointId), ':prefix': prefix }),
+      ConsistentRead: true,
+    });
   }
+
 }

@@ -6,9 +6,8 @@ import {
   ScanCommand,
   UpdateItemCommand,
   type DynamoDBClient,
-  type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { batchPut, isConditionalCheckFailed, marshall, unmarshall } from '../../shared/dynamo.ts';
+import { batchPut, isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
 import { idTagKey, type MeterSample, type SessionRecord } from '../domain/model.ts';
 import type { SessionPort, StartKey } from '../domain/ports.ts';
 
@@ -122,7 +121,7 @@ export class DynamoSessionStore implements SessionPort {
   }
 
   async samples(transactionId: number): Promise<MeterSample[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: marshall({ ':pk': sessionPk(transactionId), ':prefix': 'SAMPLE#' }),
@@ -171,7 +170,7 @@ export class DynamoSessionStore implements SessionPort {
   }
 
   async awaitingCompletion(chargePointId: string, connectorId: number): Promise<SessionRecord[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, {
       TableName: this.tableName,
       IndexName: 'awaitingCompletion',
       KeyConditionExpression: 'gsi2pk = :pk',
@@ -285,7 +284,7 @@ export class DynamoSessionStore implements SessionPort {
   }
 
   async unknownStops(chargePointId: string): Promise<Array<{ chargePointId: string; receivedAt: string; payload: Record<string, unknown> }>> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: marshall({ ':pk': `UNKNOWN_STOP#${chargePointId}` }),
@@ -305,16 +304,5 @@ export class DynamoSessionStore implements SessionPort {
       }),
     );
     return (result.Items ?? []).map((item) => toSession(unmarshall(item)));
-  }
-
-  private async queryAll(input: QueryCommandInput): Promise<Array<Record<string, any>>> {
-    const items: Array<Record<string, any>> = [];
-    let startKey: QueryCommandInput['ExclusiveStartKey'];
-    do {
-      const page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-      for (const item of page.Items ?? []) items.push(unmarshall(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
   }
 }
