@@ -39,9 +39,8 @@ export const OCPP_FUNCTIONS = {
     description: 'OCPP $default: one OCPP-J frame in, the answer out through the route response',
     tables: { Registry: 'readWrite', Entitlements: 'read', Tariffs: 'read', Sessions: 'readWrite' },
     publishesEvents: true,
-    // Nothing in the $default path posts to @connections today (answers travel in the route
-    // response); the grant is there for central-system calls answered in-band later.
-    manageConnections: true,
+    // No @connections grant: every answer goes back as the $default route response. A function
+    // that sends calls to charge points (admin commands, payments stopping a session) gets it.
     timeoutSeconds: 20,
   },
 } as const satisfies Record<string, FunctionSpec>;

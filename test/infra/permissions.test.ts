@@ -62,14 +62,13 @@ describe('function permissions', () => {
     expect(sortResources(permissionsOf(name))).toEqual(sortResources(readWrite([tableArn('RegistryTable')])));
   });
 
-  it('message: Registry and Sessions read/write, Entitlements and Tariffs read, PutEvents on the bus, ManageConnections on its API', () => {
+  it('message: Registry and Sessions read/write, Entitlements and Tariffs read, PutEvents on the bus; no @connections (answers go out as route responses)', () => {
     expect(sortResources(permissionsOf('message'))).toEqual(
       sortResources(
         merge(
           readWrite([tableArn('RegistryTable'), tableArn('SessionsTable'), indexArns('SessionsTable')]),
           Object.fromEntries(READ.map((a) => [a, [tableArn('EntitlementsTable'), tableArn('TariffsTable')]])),
           { 'events:PutEvents': [busArn] },
-          { 'execute-api:ManageConnections': [manageConnections()] },
         ),
       ),
     );
