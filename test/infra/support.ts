@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
+import { afterAll } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -36,6 +40,13 @@ export interface SynthesizedApp {
  * consumer fails one test (event-routing.test.ts, which synthesizes the real SUBSCRIPTIONS) rather
  * than every template test.
  */
+/**
+ * Every synthesis of a test file writes under one temporary folder, removed after the file's tests
+ * (vitest evaluates this module once per test file, so the hook lands in each file).
+ */
+const SYNTH_ROOT = mkdtempSync(join(tmpdir(), 'voltledger-synth-'));
+afterAll(() => rmSync(SYNTH_ROOT, { recursive: true, force: true }));
+
 export function synthesize(
   options: {
     config?: Partial<VoltLedgerConfig>;
@@ -47,7 +58,7 @@ export function synthesize(
 ): SynthesizedApp {
   const app = new App({
     context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
-    ...(options.outdir ? { outdir: options.outdir } : {}),
+    outdir: options.outdir ?? mkdtempSync(join(SYNTH_ROOT, 'cdk.out-')),
   });
   const stacks = addVoltLedgerStacks(app, { ...TEST_CONFIG, ...options.config }, {
     env: TEST_ENV,
