@@ -9,6 +9,7 @@ import { idTagKey, transactionIdOf, type SessionRecord } from '../ocpp/domain/mo
 import { hashPassword } from '../ocpp/domain/passwords.ts';
 import { parseBillingProfile, parseTariff } from '../pricing/domain/index.ts';
 import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+import { membershipRoutes, type MembershipAdminDeps } from './membership-routes.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
@@ -17,6 +18,8 @@ export interface AdminApiDeps {
   log: Log;
   /** When set, every request needs `Authorization: Bearer <token>` (local stack); on AWS, IAM auth guards the API. */
   adminToken?: string;
+  /** Drivers, membership tiers, fleet accounts (the Entitlements table beyond idTags). */
+  memberships?: MembershipAdminDeps;
 }
 
 const isTimeZone = (tz: string) => {
@@ -150,6 +153,15 @@ export function createAdminApi(deps: AdminApiDeps) {
           }
         }
         const existing = await stores.entitlements.get(idTag!);
+        if (existing?.driverId) {
+          // A driver's idTag is priced by the driver's membership; the operator sets its status.
+          if (body.billing !== undefined) throw new ValidationError(`billing of idTag ${idTagKey(idTag!)} follows driver ${existing.driverId}; change the driver instead`, 'billing');
+          const { status, ...rest } = body;
+          const record = { ...existing, ...rest, status, baseStatus: status, updatedAt: clock.now().toISOString() };
+          await stores.entitlements.put(record);
+          await deps.memberships?.sync.applyDriver(existing.driverId);
+          return json(200, (await stores.entitlements.get(idTag!)) ?? record);
+        }
         const record = { idTag: idTag!, ...body, updatedAt: clock.now().toISOString() };
         await stores.entitlements.put(record);
         return json(existing ? 200 : 201, record);
@@ -222,6 +234,7 @@ export function createAdminApi(deps: AdminApiDeps) {
         return json(200, { completed: await system.completeIdleSessions() });
       },
     },
+    ...(deps.memberships ? membershipRoutes(deps.memberships, clock, log) : []),
   ];
 
   function authorized(event: HttpEvent): boolean {

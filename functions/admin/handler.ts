@@ -6,8 +6,22 @@ import { createCentralSystem } from '../ocpp/central-system.ts';
 import { ocppDepsFromEnv } from '../ocpp/deps.ts';
 import { createAdminApi } from './api.ts';
 import type { HttpEvent } from './http.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { requireEnv } from '../shared/env.ts';
+import { buildMembershipDeps, membershipPolicyFromEnv, stripeSecretsFromEnv } from '../entitlements/deps.ts';
+import { StripeSubscriptionSource, stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
+import { lazySubscriptionSource } from '../entitlements/domain/lazy-source.ts';
 
 const deps = ocppDepsFromEnv();
+// Stripe is read only when a driver is saved or a resync is asked for; the secrets on first use.
+const stripeConfigured = Boolean(process.env.STRIPE_SECRETS_ARN || process.env.STRIPE_SECRET_KEY);
+const memberships = buildMembershipDeps({
+  dynamo: new DynamoDBClient({}),
+  entitlementsTable: requireEnv('ENTITLEMENTS_TABLE'),
+  subscriptions: lazySubscriptionSource(async () => new StripeSubscriptionSource(stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey))),
+  policy: membershipPolicyFromEnv(),
+  log,
+});
 const api = createAdminApi({
   stores: deps.stores,
   system: createCentralSystem(deps),
@@ -15,6 +29,7 @@ const api = createAdminApi({
   log,
   // On AWS the HTTP API's IAM authorizer guards every route; a token is only for the local stack.
   adminToken: process.env.ADMIN_TOKEN || undefined,
+  memberships: { ...memberships, stripeConfigured },
 });
 
 /** Lambda behind the admin HTTP API (IAM auth). */

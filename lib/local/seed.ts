@@ -18,7 +18,7 @@ export const DEMO = {
     { idTag: 'DEMO-EXPIRED', status: 'Accepted' as const, expiryDate: '2025-01-01T00:00:00.000Z' },
   ],
   tariffId: 'DEMO-TOU',
-  /** OCPI 2.2.1 tariff: 0.49 EUR/kWh 07:00-22:00, 0.35 EUR/kWh at night, 0.10 EUR/min parking, 19% VAT. */
+  /** OCPI 2.2.1 tariff: 0.49 EUR/kWh 07:00-22:00, 0.35 EUR/kWh at night, 0.10 EUR/min parking, 19% VAT; tier `plus` 20 % off. */
   tariff: {
     country_code: 'DE',
     party_id: 'VLT',
@@ -32,6 +32,8 @@ export const DEMO = {
       { price_components: [{ type: 'ENERGY', price: 0.35, vat: 19.0, step_size: 1 }] },
       { price_components: [{ type: 'PARKING_TIME', price: 6.0, vat: 19.0, step_size: 60 }] },
     ],
+    // Members of tier `plus` (DEMO-MEMBER) pay 20 % less, so member pricing shows in every price.
+    voltledger: { member_tiers: { plus: { description: 'VoltLedger Plus', discount_percent: 20 } } },
     last_updated: '2026-11-01T00:00:00Z',
   },
 };

@@ -17,6 +17,11 @@ import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websock
 import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { createPricingConsumer } from '../../functions/pricing/consumer.ts';
+import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
+import type { MembershipPolicy } from '../../functions/entitlements/domain/model.ts';
+import type { MembershipStore, SubscriptionSource } from '../../functions/entitlements/domain/ports.ts';
+import type { MembershipSync } from '../../functions/entitlements/membership-sync.ts';
+import { createStripeWebhook, membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
 import { seedDemoData } from './seed.ts';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
 
@@ -39,6 +44,19 @@ export interface LocalStackOptions {
   consumers?: Record<string, EventConsumer>;
   clock?: Clock;
   log: Log;
+  /**
+   * Stripe memberships: where subscriptions are read (the SDK against Stripe's test mode or a
+   * local Stripe-compatible server, or an in-memory source in tests) and the webhook signing
+   * secret. Without it, `POST /webhooks/stripe` answers 503.
+   */
+  stripe?: {
+    subscriptions: SubscriptionSource;
+    webhookSecret: string;
+    policy?: MembershipPolicy;
+    toleranceSeconds?: number;
+    /** More handlers by event type (payments), beside the membership ones. */
+    handlers?: Record<string, StripeEventHandler>;
+  };
 }
 
 export interface LocalStack {
@@ -51,6 +69,9 @@ export interface LocalStack {
   bus: LocalEventBus;
   stores: OcppStores;
   system: CentralSystem;
+  /** The Stripe webhook endpoint: `http://host:port/webhooks/stripe`. */
+  stripeWebhookUrl: string;
+  memberships: { store: MembershipStore; sync: MembershipSync | undefined };
   close(): Promise<void>;
 }
 
@@ -121,7 +142,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const system = createCentralSystem(deps);
   Object.assign(handlers, { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }) }, options.consumers);
   for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken });
+  const memberships = buildMembershipDeps({
+    dynamo,
+    entitlementsTable: tables.Entitlements,
+    subscriptions: options.stripe?.subscriptions ?? {
+      retrieve: () => Promise.reject(new Error('no Stripe configured')),
+      list: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('no Stripe configured')) }) }),
+      listForCustomer: () => Promise.reject(new Error('no Stripe configured')),
+    },
+    policy: options.stripe?.policy,
+    clock,
+    log,
+  });
+  const stripeWebhook = options.stripe
+    ? createStripeWebhook({
+        secret: options.stripe.webhookSecret,
+        toleranceSeconds: options.stripe.toleranceSeconds,
+        handlers: { ...membershipEventHandlers(memberships.sync), ...options.stripe.handlers },
+        store: memberships.store,
+        clock,
+        log,
+      })
+    : undefined;
+  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(options.stripe) } });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {
@@ -150,7 +193,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       res.end(JSON.stringify({ service: 'voltledger', ocpp: `ws://${host}:${port}/ocpp/{chargePointId}`, admin: `${baseUrl}/admin`, connections: gateway.connections() }));
       return;
     }
-    if (!url.pathname.startsWith('/admin')) {
+    const isWebhook = url.pathname === '/webhooks/stripe';
+    if (!url.pathname.startsWith('/admin') && !isWebhook) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'NotFound', message: `nothing at ${url.pathname}` }));
       return;
@@ -162,11 +206,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       rawQueryString: url.search.slice(1),
       headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
       queryStringParameters: Object.fromEntries(url.searchParams),
-      body: Buffer.concat(chunks).toString('utf8'),
-      isBase64Encoded: false,
+      // The webhook gets the raw bytes base64-encoded, as API Gateway passes a body it treats as binary.
+      body: isWebhook ? Buffer.concat(chunks).toString('base64') : Buffer.concat(chunks).toString('utf8'),
+      isBase64Encoded: isWebhook,
       requestContext: { http: { method: req.method ?? 'GET', path: url.pathname } },
     };
-    const result = await admin(event);
+    const result = isWebhook
+      ? stripeWebhook
+        ? await stripeWebhook(event)
+        : { statusCode: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'StripeNotConfigured', message: 'set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET' }) }
+      : await admin(event);
     res.writeHead(result.statusCode, result.headers);
     res.end(result.body);
   }
@@ -200,6 +249,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     bus,
     stores: deps.stores,
     system,
+    stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
+    memberships: { store: memberships.store, sync: options.stripe ? memberships.sync : undefined },
     async close() {
       if (sweep) clearInterval(sweep);
       await gateway.close();

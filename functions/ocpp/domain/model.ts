@@ -21,6 +21,17 @@ export interface EntitlementRecord {
   billing?: Record<string, unknown>;
   /** A tariff that applies to this idTag wherever it charges, instead of the charge point's. */
   tariffId?: string;
+  /**
+   * The driver whose membership decides `billing` (and may block the tag when a lapsed member has
+   * no payment method). Memberships rewrite such records; see functions/entitlements.
+   */
+  driverId?: string;
+  /** The status an operator set, kept apart from `status` so a membership block can be lifted again. */
+  baseStatus?: AuthorizationStatus;
+  /** Why `status` differs from `baseStatus` (for example `no-payment-method`). */
+  blockedReason?: string;
+  /** The driver record version this record was derived from; an older derivation never overwrites a newer one. */
+  driverVersion?: number;
   updatedAt: string;
 }
 
