@@ -11,8 +11,10 @@ export class InMemorySubscriptions implements SubscriptionSource {
   /** Resolves before each retrieve; lets a test hold a read while something else happens. */
   gate: (() => Promise<void>) | undefined;
 
-  set(subscription: Partial<SubscriptionSnapshot> & Pick<SubscriptionSnapshot, 'id' | 'customerId'>): SubscriptionSnapshot {
+  /** Creates (customerId required) or changes a subscription. */
+  set(subscription: Partial<SubscriptionSnapshot> & Pick<SubscriptionSnapshot, 'id'>): SubscriptionSnapshot {
     const full: SubscriptionSnapshot = {
+      customerId: 'cus_unknown',
       status: 'active',
       priceIds: ['price_plus_monthly'],
       currentPeriodStart: '2026-11-01T00:00:00.000Z',
