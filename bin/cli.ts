@@ -4,10 +4,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   simulate: { summary: 'drive simulated OCPP 1.6J charge points through sessions', load: () => import('./commands/simulate.ts') },
   price: { summary: 'price a session or an OCPI CDR under an OCPI 2.2.1 tariff', load: () => import('./commands/price.ts') },
   bench: { summary: 'run the benchmarks and print the figures for BENCHMARKS.md', load: () => import('./commands/bench.ts') },
+  'id-tags': { summary: 'import a CSV of RFID cards, block a card', load: () => import('./commands/id-tags.ts') },
+  entitlements: { summary: 'resync memberships from Stripe and report what changed', load: () => import('./commands/entitlements.ts') },
 };
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
   return `usage: voltledger <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nvoltledger <command> --help for a command's options.`;
 }
 
