@@ -468,13 +468,16 @@ export class StripeEngine {
     if (customer) this.get('customers', customer, 'customer', 'customer');
     const captureMethod = str(params, 'capture_method') ?? 'automatic_async';
     if (!['automatic', 'automatic_async', 'manual'].includes(captureMethod)) throw invalidParam(`Invalid capture_method: ${captureMethod}`, 'capture_method');
-    const types = (list(params, 'payment_method_types') as string[] | undefined) ?? ['card'];
+    // API 2026-10 renamed the create parameter to allowed_payment_method_types; older versions send payment_method_types.
+    const allowed = (list(params, 'allowed_payment_method_types') ?? list(params, 'payment_method_types')) as string[] | undefined;
+    const types = allowed ?? ['card'];
     const pmParam = str(params, 'payment_method');
     const pm = pmParam ? this.resolvePaymentMethod(pmParam) : undefined;
     const intent = this.insert('payment_intents', {
       id: this.newId('pi'),
       object: 'payment_intent',
       amount,
+      allowed_payment_method_types: allowed ?? null,
       amount_capturable: 0,
       amount_details: { tip: {} },
       amount_received: 0,
@@ -490,6 +493,7 @@ export class StripeEngine {
       currency,
       customer: customer ?? null,
       description: str(params, 'description') ?? null,
+      excluded_payment_method_types: null,
       last_payment_error: null,
       latest_charge: null,
       livemode: false,

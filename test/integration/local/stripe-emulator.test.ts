@@ -202,14 +202,14 @@ describe('Stripe emulator: PaymentIntents', () => {
     });
 
     it('automatic capture succeeds at once with amount_received', async () => {
-      const paid = await stripe.paymentIntents.create({ amount: 2500, currency: 'usd', payment_method: 'pm_card_mastercard', confirm: true, payment_method_types: ['card'] });
+      const paid = await stripe.paymentIntents.create({ amount: 2500, currency: 'usd', payment_method: 'pm_card_mastercard', confirm: true, allowed_payment_method_types: ['card'] });
 
       expect(paid).toMatchObject({ status: 'succeeded', amount_received: 2500, amount_capturable: 0 });
     });
 
     it('a card_present hold carries card_present details and its own incremental flag', async () => {
       const hold = await aHold({
-        payment_method_types: ['card_present'],
+        allowed_payment_method_types: ['card_present'],
         payment_method_options: { card_present: { request_incremental_authorization_support: true } },
       });
 
