@@ -87,3 +87,15 @@ export async function membershipDepsFromEnv(log: Log, env: NodeJS.ProcessEnv = p
   });
   return { ...deps, secrets };
 }
+
+/** Memoizes an async factory; a failed attempt is forgotten so the next invocation tries again. */
+export function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= build().catch((error) => {
+      value = undefined;
+      throw error;
+    });
+    return value;
+  };
+}

@@ -5,7 +5,8 @@ import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
 import { AdminApi } from './admin-api.ts';
 import type { VoltLedgerConfig } from './config.ts';
 import { EventRouting } from './event-routing.ts';
-import { ADMIN_FUNCTION, CONSUMERS, OCPP_FUNCTIONS, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { MembershipResyncSchedule, StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
 import { IdleSessionSweep } from './idle-session-sweep.ts';
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeNag } from './nag.ts';
@@ -33,6 +34,8 @@ export class AppStack extends Stack {
   readonly ocpp: OcppGateway;
   readonly admin: AdminApi;
   readonly events: EventRouting;
+  readonly stripeSecrets: StripeSecrets;
+  readonly stripeWebhook: StripeWebhookApi;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -45,7 +48,10 @@ export class AppStack extends Stack {
     const environment = {
       OCPP_HEARTBEAT_INTERVAL_SECONDS: String(config.heartbeatIntervalSeconds),
       SESSION_IDLE_LIMIT_SECONDS: String(config.sessionIdleLimitSeconds),
+      MEMBER_GRANTING_STATUSES: (config.memberGrantingStatuses ?? ['trialing', 'active']).join(','),
+      PAST_DUE_GRACE_HOURS: String(config.pastDueGraceHours ?? 0),
     };
+    this.stripeSecrets = new StripeSecrets(this, 'StripeSecrets');
     const make = (id: string, spec: FunctionSpec, serviceName: string) =>
       new ServiceFunction(this, id, {
         spec,
@@ -55,6 +61,7 @@ export class AppStack extends Stack {
         logLevel: config.logLevel,
         logRetention: config.logRetention,
         environment,
+        stripeSecrets: this.stripeSecrets.secret,
       });
 
     const connect = make('OcppConnect', OCPP_FUNCTIONS.connect, 'voltledger-ocpp');
@@ -62,12 +69,14 @@ export class AppStack extends Stack {
     const message = make('OcppMessage', OCPP_FUNCTIONS.message, 'voltledger-ocpp');
     const admin = make('Admin', ADMIN_FUNCTION, 'voltledger-admin');
     const sweep = make('IdleSessionSweepFunction', SWEEP_FUNCTION, 'voltledger-ocpp');
+    const stripeWebhook = make('StripeWebhookFunction', STRIPE_WEBHOOK_FUNCTION, 'voltledger-entitlements');
+    const membershipResync = make('MembershipResyncFunction', MEMBERSHIP_RESYNC_FUNCTION, 'voltledger-entitlements');
     const consumers = Object.fromEntries(
       this.events.consumerIds
         .filter((consumerId) => consumerSpecs[consumerId])
         .map((consumerId) => [consumerId, make(`Consumer-${consumerId}`, consumerSpecs[consumerId]!, `voltledger-${consumerId}`)]),
     );
-    this.functions = { connect, disconnect, message, admin, sweep, ...consumers };
+    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, ...consumers };
 
     // Provisioned concurrency lives on an alias; API Gateway then invokes the alias.
     const messageTarget: IFunction =
@@ -95,6 +104,8 @@ export class AppStack extends Stack {
 
     this.admin = new AdminApi(this, 'AdminApi', { handler: admin.fn, logRetention: config.logRetention });
     new IdleSessionSweep(this, 'IdleSessionSweepSchedule', { handler: sweep.fn });
+    this.stripeWebhook = new StripeWebhookApi(this, 'StripeWebhookApi', { handler: stripeWebhook.fn, logRetention: config.logRetention });
+    new MembershipResyncSchedule(this, 'MembershipResyncSchedule', { handler: membershipResync.fn });
     this.events.connect(Object.fromEntries(Object.entries(consumers).map(([consumerId, f]) => [consumerId, f.fn])));
 
     new Monitoring(this, 'Monitoring', {
@@ -112,6 +123,8 @@ export class AppStack extends Stack {
     new CfnOutput(this, 'OcppConnectionsEndpoint', { value: this.ocpp.callbackUrl, description: '@connections endpoint' });
     new CfnOutput(this, 'AdminApiUrl', { value: this.admin.url, description: 'Admin HTTP API (SigV4, execute-api:Invoke)' });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'StripeWebhookUrl', { value: this.stripeWebhook.url, description: 'Stripe dashboard -> Webhooks -> endpoint URL' });
+    new CfnOutput(this, 'StripeSecretsArn', { value: this.stripeSecrets.secret.secretArn, description: 'Put {"secretKey": "sk_...", "webhookSecret": "whsec_..."} here' });
 
     this.suppressFunctionFindings();
   }

@@ -34,4 +34,8 @@ export interface VoltLedgerConfig {
   readonly sessionIdleLimitSeconds: number;
   /** Steady-state request rate and burst allowed on the OCPP WebSocket stage. */
   readonly ocppThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Stripe subscription statuses that grant member pricing (default trialing, active). */
+  readonly memberGrantingStatuses?: readonly string[];
+  /** Hours a past_due subscription still grants member pricing (default 0). */
+  readonly pastDueGraceHours?: number;
 }

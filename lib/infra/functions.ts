@@ -16,6 +16,8 @@ export interface FunctionSpec {
   readonly publishesEvents?: boolean;
   /** Sends frames to charge points through the WebSocket stage's @connections API. */
   readonly manageConnections?: boolean;
+  /** Reads the Stripe secrets (secret key, webhook signing secret) through the Parameters and Secrets extension. */
+  readonly readsStripeSecrets?: boolean;
   readonly memorySizeMb?: number;
   readonly timeoutSeconds?: number;
 }
@@ -56,6 +58,27 @@ export const ADMIN_FUNCTION: FunctionSpec = {
   manageConnections: true,
   // GET .../commands/{id}?waitSeconds= polls up to 25 s; the HTTP API gives up at 30 s.
   timeoutSeconds: 29,
+  // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships.
+  readsStripeSecrets: true,
+};
+
+/** The Stripe webhook endpoint: verifies, dedupes, re-reads subscriptions, rewrites the entitlement cache. */
+export const STRIPE_WEBHOOK_FUNCTION: FunctionSpec = {
+  entry: 'functions/entitlements/webhook-handler.ts',
+  description: 'Stripe webhooks (signature checked): subscription and invoice events -> entitlement cache',
+  tables: { Entitlements: 'readWrite' },
+  readsStripeSecrets: true,
+  // Stripe waits up to 10 s (then retries); a refresh is a few Stripe reads and DynamoDB writes.
+  timeoutSeconds: 10,
+};
+
+/** The hourly membership resync (EventBridge Scheduler). */
+export const MEMBERSHIP_RESYNC_FUNCTION: FunctionSpec = {
+  entry: 'functions/entitlements/resync-handler.ts',
+  description: 'Hourly full resync of memberships from Stripe: repairs what lost webhooks left wrong',
+  tables: { Entitlements: 'readWrite' },
+  readsStripeSecrets: true,
+  timeoutSeconds: 900,
 };
 
 /** The scheduled idle-session sweep (every minute). */
@@ -87,5 +110,5 @@ export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
 
 /** Every function the app stack deploys, by name (the bundle test and benchmark walk this). */
 export function deployedFunctions(consumers: Readonly<Record<string, FunctionSpec>> = CONSUMERS): Record<string, FunctionSpec> {
-  return { ...OCPP_FUNCTIONS, admin: ADMIN_FUNCTION, sweep: SWEEP_FUNCTION, ...consumers };
+  return { ...OCPP_FUNCTIONS, admin: ADMIN_FUNCTION, sweep: SWEEP_FUNCTION, stripeWebhook: STRIPE_WEBHOOK_FUNCTION, membershipResync: MEMBERSHIP_RESYNC_FUNCTION, ...consumers };
 }

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, ParamsAndSecretsLayerVersion, ParamsAndSecretsLogLevel, ParamsAndSecretsVersions } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -22,6 +23,8 @@ export interface ServiceFunctionProps {
   readonly logRetention: RetentionDays;
   /** Extra environment (settings shared by the OCPP functions). */
   readonly environment?: Readonly<Record<string, string>>;
+  /** The Stripe secrets; required when the spec says `readsStripeSecrets`. */
+  readonly stripeSecrets?: ISecret;
 }
 
 /**
@@ -51,6 +54,10 @@ export class ServiceFunction extends Construct {
       description: spec.description,
       logGroup,
       bundling: LAMBDA_BUNDLING,
+      // The extension serves the secret on localhost and caches it, so no Secrets Manager SDK is bundled.
+      ...(spec.readsStripeSecrets
+        ? { paramsAndSecrets: ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, { logLevel: ParamsAndSecretsLogLevel.WARN }) }
+        : {}),
       environment: {
         // deps.ts reads every table name, whichever tables the function touches.
         ...Object.fromEntries(Object.values(TABLES).map((t) => [t.envVar, tables[t.id].tableName])),
@@ -69,5 +76,10 @@ export class ServiceFunction extends Construct {
       acknowledgeGrantWildcards(this, grant, `Queries the ${tableId} table's own indexes: <table ARN>/index/*.`);
     }
     if (spec.publishesEvents) props.bus.grantPutEventsTo(this.fn);
+    if (spec.readsStripeSecrets) {
+      if (!props.stripeSecrets) throw new Error(`${id}: the spec reads the Stripe secrets but none were given`);
+      props.stripeSecrets.grantRead(this.fn);
+      this.fn.addEnvironment('STRIPE_SECRETS_ARN', props.stripeSecrets.secretArn);
+    }
   }
 }

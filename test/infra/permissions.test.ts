@@ -20,6 +20,7 @@ describe('function permissions', () => {
   let managedPoliciesOf: (name: string) => unknown;
   let apiRef: { Ref: string };
   let busArn: unknown;
+  let stripeSecretRef: unknown;
 
   beforeAll(() => {
     synth = synthesize();
@@ -43,7 +44,11 @@ describe('function permissions', () => {
     managedPoliciesOf = (name) => resources[roleIdOf(name)]!.Properties.ManagedPolicyArns;
     apiRef = { Ref: app.getLogicalId(app.ocpp.api.node.defaultChild as CfnElement) };
     busArn = { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] };
+    stripeSecretRef = { Ref: app.getLogicalId(app.stripeSecrets.secret.node.defaultChild as CfnElement) };
   });
+
+  /** Reading the one Stripe secret, as `secret.grantRead` writes it. */
+  const readStripeSecret = () => ({ 'secretsmanager:DescribeSecret': [stripeSecretRef], 'secretsmanager:GetSecretValue': [stripeSecretRef] });
 
   const manageConnections = () => ({
     'Fn::Join': ['', ['arn:aws:execute-api:eu-central-1:123456789012:', apiRef, '/dev/*/@connections/*']],
@@ -74,16 +79,21 @@ describe('function permissions', () => {
     );
   });
 
-  it('admin: all four tables read/write, PutEvents (complete-idle-sessions), ManageConnections (commands)', () => {
+  it('admin: all four tables read/write, PutEvents (complete-idle-sessions), ManageConnections (commands), the Stripe secret (drivers, resync)', () => {
     expect(sortResources(permissionsOf('admin'))).toEqual(
       sortResources(
         merge(
           readWrite([...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)), indexArns('SessionsTable')]),
           { 'events:PutEvents': [busArn] },
           { 'execute-api:ManageConnections': [manageConnections()] },
+          readStripeSecret(),
         ),
       ),
     );
+  });
+
+  it.each(['stripeWebhook', 'membershipResync'])('%s: Entitlements read/write and the Stripe secret, nothing else (no PutEvents, no @connections)', (name) => {
+    expect(sortResources(permissionsOf(name))).toEqual(sortResources(merge(readWrite([tableArn('EntitlementsTable')]), readStripeSecret())));
   });
 
   it('sweep: Sessions read/write and PutEvents, nothing else', () => {
@@ -116,7 +126,7 @@ describe('function permissions', () => {
     );
   });
 
-  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep'])('%s: only the basic execution managed policy (its own logs)', (name) => {
+  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep', 'stripeWebhook', 'membershipResync'])('%s: only the basic execution managed policy (its own logs)', (name) => {
     expect(managedPoliciesOf(name)).toEqual([
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
     ]);
