@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from '../../test/bench/types.ts';
 
-const USAGE = `voltledger bench [ocpp|pricing|all]
+const USAGE = `voltledger bench [ocpp|pricing|entitlements|all]
 
 Runs the benchmarks (default: all) and prints each result as a Markdown table, with the machine
 and the date, ready to paste into BENCHMARKS.md. Progress goes to stderr, the tables to stdout.`;
 
-const TARGETS = ['ocpp', 'pricing', 'all'] as const;
+const TARGETS = ['ocpp', 'pricing', 'entitlements', 'all'] as const;
 type Target = (typeof TARGETS)[number];
 
 export async function run(argv: string[]): Promise<number> {
@@ -50,6 +50,17 @@ export async function run(argv: string[]): Promise<number> {
       failed = true;
       sections.push(`### Pricing\n\nThe benchmark failed: ${outcome.message}`);
     } else sections.push(...outcome.results.map(formatResult));
+  }
+
+  if (target === 'entitlements' || target === 'all') {
+    progress('entitlements');
+    const { runEntitlementsBench } = await import('../../test/bench/entitlements-bench.ts');
+    try {
+      sections.push(formatResult(await runEntitlementsBench({ progress })));
+    } catch (error) {
+      failed = true;
+      sections.push(`### Entitlements\n\nThe benchmark failed: ${(error as Error).message}`);
+    }
   }
 
   console.log(sections.join('\n\n'));

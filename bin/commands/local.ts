@@ -4,6 +4,8 @@ import { consoleLog } from '../../functions/shared/console-log.ts';
 import { intFromEnv } from '../../functions/shared/env.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
+import { StripeSubscriptionSource, stripeFromEnv } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
+import { membershipPolicyFromEnv } from '../../functions/entitlements/deps.ts';
 
 const USAGE = `voltledger local [--port N] [--data-dir DIR | --in-memory] [--no-seed]
 
@@ -30,7 +32,13 @@ export async function run(argv: string[]): Promise<number> {
   const port = values.port !== undefined ? Number(values.port) : intFromEnv('PORT', 8080);
   const dataDir = values['in-memory'] || process.env.DATA_DIR === ':memory:' ? undefined : resolve(values['data-dir'] ?? process.env.DATA_DIR ?? '.data/local');
 
+  // Stripe's test mode (sk_test_...) or a local Stripe-compatible server (STRIPE_API_HOST/PORT/PROTOCOL).
+  const stripe =
+    process.env.STRIPE_SECRET_KEY && process.env.STRIPE_WEBHOOK_SECRET
+      ? { subscriptions: new StripeSubscriptionSource(stripeFromEnv()), webhookSecret: process.env.STRIPE_WEBHOOK_SECRET, policy: membershipPolicyFromEnv() }
+      : undefined;
   const stack = await startLocalStack({
+    ...(stripe ? { stripe } : {}),
     port,
     dataDir,
     adminToken: process.env.ADMIN_TOKEN || undefined,
@@ -50,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
 
   OCPP 1.6J   ${stack.ocppUrl}/{chargePointId}   (subprotocol ocpp1.6, HTTP Basic auth)
   Admin API   ${stack.adminUrl}   (Authorization: Bearer ${stack.adminToken})
+  Stripe      POST ${stack.stripeWebhookUrl}   ${stripe ? '(signature checked with STRIPE_WEBHOOK_SECRET)' : '(503 until STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are set)'}
   Data        ${dataDir ?? 'in memory (nothing is kept)'}
   DynamoDB    ${stack.dynamoEndpoint} (dynalite)   EventBridge ${stack.eventBusEndpoint} (local bus)
 
