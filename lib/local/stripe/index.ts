@@ -167,16 +167,23 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   const statePath = options.dataDir ? join(options.dataDir, 'stripe', 'state.json') : undefined;
   const state = loadState(statePath);
   let saveTimer: NodeJS.Immediate | undefined;
+  let closed = false;
   const save = () => {
     if (saveTimer) clearImmediate(saveTimer);
     saveTimer = undefined;
     if (statePath) saveState(statePath, state);
   };
+  /** Coalesces the saves webhook bookkeeping asks for; nothing is written after close. */
   const saveSoon = () => {
-    if (!statePath || saveTimer) return;
+    if (!statePath || saveTimer || closed) return;
     saveTimer = setImmediate(() => {
       saveTimer = undefined;
-      save();
+      if (closed) return;
+      try {
+        save();
+      } catch (error) {
+        log.error('stripe emulator could not save its state', { error: String(error) });
+      }
     });
   };
 
@@ -502,7 +509,6 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   save();
   log.info('local Stripe emulator listening', { url: `http://${hostPart}:${port}`, dataDir: options.dataDir });
 
-  let closed = false;
   return {
     url: `http://${hostPart}:${port}`,
     port,

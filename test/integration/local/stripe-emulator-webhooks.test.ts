@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator } from '../../../lib/local/stripe/index.ts';
@@ -227,5 +230,33 @@ describe('Stripe emulator: events and webhooks', () => {
       expect(canceled.data.map((s) => s.id)).toEqual([created[0]!.id]);
       expect(all.data).toHaveLength(3);
     });
+  });
+});
+
+describe('Stripe emulator: webhook durability', () => {
+  it('redelivers after a restart what an unreachable endpoint did not acknowledge', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'voltledger-stripe-webhooks-'));
+    const receiver = await aReceiver();
+    servers.push(receiver.server);
+    const unreachable = 'http://127.0.0.1:9/unreachable';
+    try {
+      const first = await startStripeEmulator({ webhookSecret: SECRET, dataDir, webhookUrls: [unreachable], webhookRetry: { baseDelayMs: 60_000 } });
+      const customer = await stripeClientFor(first).customers.create({ email: 'later@example.com' });
+      await first.close();
+
+      // The second run knows the endpoint under its new address (a restarted receiver).
+      const statePath = join(dataDir, 'stripe', 'state.json');
+      writeFileSync(statePath, readFileSync(statePath, 'utf8').replaceAll(unreachable, receiver.url));
+      const second = await startStripeEmulator({ webhookSecret: SECRET, dataDir });
+      try {
+        await second.control.drainWebhooks();
+        const delivered = receiver.received.filter((r) => (r.event.data.object as Stripe.Customer).id === customer.id).map((r) => r.event.type);
+        expect(delivered).toEqual(['customer.created']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
