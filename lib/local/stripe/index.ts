@@ -400,9 +400,16 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   const serveControl = (req: IncomingMessage, res: ServerResponse, path: string, raw: string) => {
     const route = controlRoutes.find((r) => r.method === req.method && r.pattern.test(path));
     if (!route) return send(res, 404, JSON.stringify({ error: { type: 'invalid_request_error', message: `Unknown control route ${req.method} ${path}` } }));
-    const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-    const result = route.handle(body, path.match(route.pattern)!);
-    send(res, 200, JSON.stringify(result ?? {}));
+    try {
+      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      const result = route.handle(body, path.match(route.pattern)!);
+      send(res, 200, JSON.stringify(result ?? {}));
+    } catch (error) {
+      // Control calls answer Stripe's error shape too (a dispute on an unknown charge is a 404).
+      if (error instanceof StripeApiError) return send(res, error.status, JSON.stringify(error.toBody()));
+      if (error instanceof SyntaxError) return send(res, 400, JSON.stringify({ error: { type: 'invalid_request_error', message: 'control bodies are JSON' } }));
+      throw error;
+    }
   };
 
   const serve = async (req: IncomingMessage, res: ServerResponse) => {

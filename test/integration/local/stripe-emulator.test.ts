@@ -320,3 +320,22 @@ describe('Stripe emulator: PaymentIntents', () => {
     });
   });
 });
+
+describe('Stripe emulator: control API over HTTP', () => {
+  it('answers Stripe-shaped errors for control calls on unknown objects', async () => {
+    const response = await fetch(`${emulator.url}/_emulator/disputes`, { method: 'POST', body: JSON.stringify({ charge: 'ch_unknown' }) });
+
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('resource_missing');
+  });
+
+  it('arms a fault over HTTP', async () => {
+    const armed = await fetch(`${emulator.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ path: '/v1/customers', kind: 'api_error' }) });
+    expect(armed.status).toBe(200);
+
+    const error = await rejection(stripe.customers.create({ email: 'fault@example.com' }));
+
+    expect(error).toMatchObject({ statusCode: 500, type: 'StripeAPIError' });
+    expect((await stripe.customers.create({ email: 'fault@example.com' })).id).toMatch(/^cus_/);
+  });
+});
