@@ -29,8 +29,11 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   Entitlements: {
     id: 'Entitlements',
     envVar: 'ENTITLEMENTS_TABLE',
-    description: 'Entitlement records keyed by idTag: status, expiry, parent idTag, billing profile.',
+    description:
+      'Entitlement records keyed by idTag (status, expiry, parent idTag, billing profile), drivers, Stripe customers, membership tiers and their prices, fleet accounts, processed Stripe webhook ids.',
     globalSecondaryIndexes: [],
+    // Processed Stripe webhook ids expire after 30 days.
+    ttlAttribute: 'expiresAt',
   },
   Tariffs: {
     id: 'Tariffs',
