@@ -4,7 +4,7 @@ import { SessionCompleted, SessionStarted, SessionStopped } from '../../events/s
 import type { Clock } from '../shared/clock.ts';
 import { ChargePointOfflineError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
-import { decideAuthorization } from './domain/authorization.ts';
+import { decideAuthorization, type ConcurrencyPolicy } from './domain/authorization.ts';
 import {
   callErrorFrame,
   callFrame,
@@ -31,6 +31,10 @@ export interface CentralSystemConfig {
   heartbeatIntervalSeconds: number;
   /** A stopped session whose connector never reports Available is completed this long after the stop. */
   idleCompletionLimitSeconds: number;
+  /** Answer ConcurrentTx when an idTag already charges in another transaction (off by default). */
+  singleSessionPerIdTag?: boolean;
+  /** How long a session may hold its idTag without a StopTransaction before the hold is ignored. */
+  activeSessionMaxAgeSeconds?: number;
 }
 
 export interface CentralSystemDeps {
@@ -80,6 +84,10 @@ const OCPP_SUBPROTOCOL = 'ocpp1.6';
  */
 export function createCentralSystem(deps: CentralSystemDeps) {
   const { registry, entitlements, tariffs, sessions, events, connections, clock, config, log } = deps;
+  const concurrency: ConcurrencyPolicy = {
+    rejectConcurrent: config.singleSessionPerIdTag ?? false,
+    activeSessionMaxAgeMs: (config.activeSessionMaxAgeSeconds ?? 24 * 3600) * 1000,
+  };
 
   // Immutable facts worth remembering in a warm container: a connection id is never reused, and a
   // transaction belongs to one charge point forever.
@@ -90,8 +98,8 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     map.set(key, value);
   };
 
-  async function authorize(idTag: string): Promise<IdTagInfo> {
-    return decideAuthorization(await entitlements.get(idTag), clock.now());
+  async function authorize(idTag: string, policy: ConcurrencyPolicy = concurrency): Promise<IdTagInfo> {
+    return decideAuthorization(await entitlements.get(idTag), clock.now(), policy);
   }
 
   /** Whether the transaction is this charge point's; one read the first time, none after. */
@@ -234,11 +242,21 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         // A charge point may have authorized locally while offline: re-check the idTag now.
         const [entitlement, chargePoint] = await Promise.all([entitlements.get(req.idTag), registry.getChargePoint(chargePointId)]);
         if (!chargePoint) throw new OcppCallError('SecurityError', 'unknown charge point');
+        // The single-session check happens below, atomically, once the transactionId is known.
         const idTagInfo = decideAuthorization(entitlement, clock.now());
         const billing = entitlement?.billing ?? null;
         const tariffId = entitlement?.tariffId ?? chargePoint.tariffId;
         const tariff = tariffId ? ((await tariffs.currentVersion(tariffId)) ?? null) : null;
         const transactionId = knownTransactionId ?? (await sessions.claimStart(key, await sessions.allocateTransactionId()));
+        if (concurrency.rejectConcurrent && idTagInfo.status === 'Accepted') {
+          const now = clock.now();
+          const claimed = await entitlements.claimActiveSession(
+            req.idTag,
+            { transactionId, chargePointId, since: now.toISOString() },
+            new Date(now.getTime() - concurrency.activeSessionMaxAgeMs).toISOString(),
+          );
+          if (!claimed) idTagInfo.status = 'ConcurrentTx';
+        }
         session = await sessions.createSession({
           sessionId: sessionIdFor(transactionId),
           transactionId,
@@ -282,7 +300,8 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     },
 
     async StopTransaction(chargePointId, req) {
-      const idTagInfo = req.idTag ? await authorize(req.idTag) : undefined;
+      // The idTag stopping this session is, of course, charging here: no ConcurrentTx for it.
+      const idTagInfo = req.idTag ? await authorize(req.idTag, { ...concurrency, rejectConcurrent: false }) : undefined;
       const answer = idTagInfo ? { idTagInfo } : {};
       const session = await ownSession(chargePointId, req.transactionId);
       if (!session) {
@@ -308,6 +327,9 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         ...(req.idTag ? { stopIdTag: req.idTag } : {}),
         flags,
       });
+      if (concurrency.rejectConcurrent) {
+        await entitlements.releaseActiveSession(stopped.idTag, stopped.transactionId, clock.now().toISOString());
+      }
       await events.publish([stoppedEvent(stopped)]);
       if (stopped.state === 'stopped') {
         // The car may have been unplugged before this (queued) StopTransaction arrived.

@@ -65,6 +65,8 @@ export function centralSystemConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
     // API Gateway drops a connection idle for 10 minutes; a 5-minute heartbeat keeps it open.
     heartbeatIntervalSeconds: intFromEnv('OCPP_HEARTBEAT_INTERVAL_SECONDS', 300, env),
     idleCompletionLimitSeconds: intFromEnv('SESSION_IDLE_LIMIT_SECONDS', 4 * 3600, env),
+    singleSessionPerIdTag: env.OCPP_SINGLE_SESSION_PER_IDTAG === 'true',
+    activeSessionMaxAgeSeconds: intFromEnv('OCPP_ACTIVE_SESSION_MAX_AGE_SECONDS', 24 * 3600, env),
   };
 }
 

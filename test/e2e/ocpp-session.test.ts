@@ -320,6 +320,37 @@ describe('restart on the same data folder', () => {
   });
 });
 
+describe('single session per idTag (OCPP_SINGLE_SESSION_PER_IDTAG)', () => {
+  it('answers ConcurrentTx while the idTag charges elsewhere, and Accepted again after the stop', async () => {
+    const stack = await startTestStack({ config: { singleSessionPerIdTag: true } });
+    try {
+      const first = await connectChargePoint(stack, 'CP-001');
+      const second = await connectChargePoint(stack, 'CP-002');
+      const start = { connectorId: 1, idTag: 'DEMO-RETAIL', meterStart: 0, timestamp: t(800) };
+      const { transactionId, idTagInfo } = await first.call('StartTransaction', start);
+      expect(idTagInfo.status).toBe('Accepted');
+      // A retry of the same StartTransaction is the same transaction, not a concurrent one.
+      expect((await first.call('StartTransaction', start)).idTagInfo.status).toBe('Accepted');
+
+      expect((await second.call('Authorize', { idTag: 'demo-retail' })).idTagInfo.status).toBe('ConcurrentTx');
+      const refused = await second.call('StartTransaction', { connectorId: 1, idTag: 'DEMO-RETAIL', meterStart: 0, timestamp: t(801) });
+      expect(refused.idTagInfo.status).toBe('ConcurrentTx');
+      expect(await stack.stores.sessions.getSession(refused.transactionId)).toMatchObject({ authorizationStatus: 'ConcurrentTx' });
+      // The refused session's stop must not release the first session's hold.
+      await second.call('StopTransaction', { transactionId: refused.transactionId, idTag: 'DEMO-RETAIL', meterStop: 0, timestamp: t(802) });
+      expect((await second.call('Authorize', { idTag: 'DEMO-RETAIL' })).idTagInfo.status).toBe('ConcurrentTx');
+
+      expect(await first.call('StopTransaction', { transactionId, idTag: 'DEMO-RETAIL', meterStop: 100, timestamp: t(830) })).toEqual({
+        idTagInfo: { status: 'Accepted' },
+      });
+      expect((await second.call('Authorize', { idTag: 'DEMO-RETAIL' })).idTagInfo.status).toBe('Accepted');
+      await Promise.all([first.close({ force: true }), second.close({ force: true })]);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('idle limit', () => {
   it('completes a stopped session whose connector never reports Available, counting from when the stop arrived', async () => {
     const clock = fixedClock(new Date());

@@ -1,6 +1,6 @@
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '../../shared/dynamo.ts';
-import { idTagKey, type EntitlementRecord } from '../domain/model.ts';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailed, marshall, unmarshall } from '../../shared/dynamo.ts';
+import { idTagKey, type ActiveSessionMarker, type EntitlementRecord } from '../domain/model.ts';
 import type { EntitlementPort } from '../domain/ports.ts';
 
 const key = (idTag: string) => marshall({ pk: `IDTAG#${idTagKey(idTag)}`, sk: 'IDTAG' });
@@ -25,5 +25,43 @@ export class DynamoEntitlements implements EntitlementPort {
     await this.client.send(
       new PutItemCommand({ TableName: this.tableName, Item: { ...key(record.idTag), ...marshall({ ...record }) } }),
     );
+  }
+
+  // Both writes bump updatedAt: the membership sync rewrites idTag records optimistically on
+  // updatedAt, so a sync racing a session start retries instead of dropping the marker.
+  async claimActiveSession(idTag: string, marker: ActiveSessionMarker, staleBefore: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(idTag),
+          UpdateExpression: 'SET activeSession = :marker, updatedAt = :at',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(activeSession) OR activeSession.transactionId = :tx OR activeSession.since < :stale)',
+          ExpressionAttributeValues: marshall({ ':marker': marker, ':at': marker.since, ':tx': marker.transactionId, ':stale': staleBefore }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseActiveSession(idTag: string, transactionId: number, at: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(idTag),
+          UpdateExpression: 'REMOVE activeSession SET updatedAt = :at',
+          ConditionExpression: 'activeSession.transactionId = :tx',
+          ExpressionAttributeValues: marshall({ ':tx': transactionId, ':at': at }),
+        }),
+      );
+    } catch (error) {
+      // Already released, or another transaction holds it now: nothing of ours to clear.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 }

@@ -19,6 +19,11 @@ export interface EntitlementRecord {
   expiryDate?: string;
   parentIdTag?: string;
   billing?: Record<string, unknown>;
+  /**
+   * The transaction this idTag is charging in, when single-session enforcement is on: set at
+   * StartTransaction, cleared at StopTransaction; a marker older than the configured limit is stale.
+   */
+  activeSession?: ActiveSessionMarker;
   /** A tariff that applies to this idTag wherever it charges, instead of the charge point's. */
   tariffId?: string;
   /**
@@ -33,6 +38,12 @@ export interface EntitlementRecord {
   /** The driver record version this record was derived from; an older derivation never overwrites a newer one. */
   driverVersion?: number;
   updatedAt: string;
+}
+
+export interface ActiveSessionMarker {
+  transactionId: number;
+  chargePointId: string;
+  since: string;
 }
 
 export interface ChargePointProfile {

@@ -1,5 +1,6 @@
 import type { OutgoingEvent } from '../../../events/contract.ts';
 import type {
+  ActiveSessionMarker,
   ChargePointProfile,
   ConnectorStatusRecord,
   EntitlementRecord,
@@ -34,6 +35,13 @@ export interface RegistryPort {
 
 export interface EntitlementPort {
   get(idTag: string): Promise<EntitlementRecord | undefined>;
+  /**
+   * Marks the idTag as charging in `marker.transactionId` unless it is charging in another
+   * transaction that started after `staleBefore`; false when it is.
+   */
+  claimActiveSession(idTag: string, marker: ActiveSessionMarker, staleBefore: string): Promise<boolean>;
+  /** Clears the marker if it still names this transaction. */
+  releaseActiveSession(idTag: string, transactionId: number, at: string): Promise<void>;
 }
 
 export interface TariffPort {

@@ -31,6 +31,25 @@ describe('decideAuthorization', () => {
   });
 });
 
+describe('decideAuthorization with single-session enforcement', () => {
+  const policy = { rejectConcurrent: true, activeSessionMaxAgeMs: 24 * 3600_000 };
+  const charging = (since: string) => anEntitlement({ activeSession: { transactionId: 7, chargePointId: 'CP-A', since } });
+
+  it.each([
+    ['charging in a live transaction', charging('2026-11-23T10:00:00Z'), policy, 'ConcurrentTx'],
+    ['charging, but enforcement is off', charging('2026-11-23T10:00:00Z'), { ...policy, rejectConcurrent: false }, 'Accepted'],
+    ['holding a marker older than the limit (a lost StopTransaction)', charging('2026-11-22T11:59:59Z'), policy, 'Accepted'],
+    ['not charging', anEntitlement(), policy, 'Accepted'],
+  ] as const)('answers an idTag %s', (_name, record, p, status) => {
+    expect(decideAuthorization(record, now, p).status).toBe(status);
+  });
+
+  it('keeps Blocked and Expired ahead of ConcurrentTx', () => {
+    expect(decideAuthorization({ ...charging('2026-11-23T10:00:00Z'), status: 'Blocked' }, now, policy).status).toBe('Blocked');
+    expect(decideAuthorization({ ...charging('2026-11-23T10:00:00Z'), expiryDate: '2026-01-01T00:00:00Z' }, now, policy).status).toBe('Expired');
+  });
+});
+
 describe('passwords', () => {
   it('verifies the right password and refuses a wrong one', async () => {
     const stored = await hashPassword('correct horse battery');
