@@ -44,6 +44,7 @@ const config: VoltLedgerConfig = {
   ...(context('alarmTopicArn') ? { alarmTopicArn: context('alarmTopicArn') } : {}),
   heartbeatIntervalSeconds: intContext('heartbeatIntervalSeconds', 300),
   sessionIdleLimitSeconds: intContext('sessionIdleLimitSeconds', 4 * 3600),
+  singleSessionPerIdTag: context('singleSessionPerIdTag') === 'true',
   ocppThrottle: { rateLimit: intContext('ocppRateLimit', 1000), burstLimit: intContext('ocppBurstLimit', 2000) },
 };
 

@@ -48,6 +48,7 @@ export class AppStack extends Stack {
     const environment = {
       OCPP_HEARTBEAT_INTERVAL_SECONDS: String(config.heartbeatIntervalSeconds),
       SESSION_IDLE_LIMIT_SECONDS: String(config.sessionIdleLimitSeconds),
+      OCPP_SINGLE_SESSION_PER_IDTAG: String(config.singleSessionPerIdTag ?? false),
       MEMBER_GRANTING_STATUSES: (config.memberGrantingStatuses ?? ['trialing', 'active']).join(','),
       PAST_DUE_GRACE_HOURS: String(config.pastDueGraceHours ?? 0),
     };

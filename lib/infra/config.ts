@@ -32,6 +32,8 @@ export interface VoltLedgerConfig {
   readonly heartbeatIntervalSeconds: number;
   /** A stopped session whose connector never reports Available is completed this long after the stop. */
   readonly sessionIdleLimitSeconds: number;
+  /** Answer ConcurrentTx while an idTag charges in another transaction (default off). */
+  readonly singleSessionPerIdTag?: boolean;
   /** Steady-state request rate and burst allowed on the OCPP WebSocket stage. */
   readonly ocppThrottle: { readonly rateLimit: number; readonly burstLimit: number };
   /** Stripe subscription statuses that grant member pricing (default trialing, active). */

@@ -39,7 +39,9 @@ export const OCPP_FUNCTIONS = {
   message: {
     entry: 'functions/ocpp/message.ts',
     description: 'OCPP $default: one OCPP-J frame in, the answer out through the route response',
-    tables: { Registry: 'readWrite', Entitlements: 'read', Tariffs: 'read', Sessions: 'readWrite' },
+    // Entitlements read/write: with single-session enforcement, StartTransaction and StopTransaction
+    // set and clear the idTag's active-session marker.
+    tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'read', Sessions: 'readWrite' },
     publishesEvents: true,
     // No @connections grant: every answer goes back as the $default route response. A function
     // that sends calls to charge points (admin commands, payments stopping a session) gets it.

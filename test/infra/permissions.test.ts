@@ -67,12 +67,12 @@ describe('function permissions', () => {
     expect(sortResources(permissionsOf(name))).toEqual(sortResources(readWrite([tableArn('RegistryTable')])));
   });
 
-  it('message: Registry and Sessions read/write, Entitlements and Tariffs read, PutEvents on the bus; no @connections (answers go out as route responses)', () => {
+  it('message: Registry, Sessions and Entitlements (active-session marker) read/write, Tariffs read, PutEvents on the bus; no @connections (answers go out as route responses)', () => {
     expect(sortResources(permissionsOf('message'))).toEqual(
       sortResources(
         merge(
-          readWrite([tableArn('RegistryTable'), tableArn('SessionsTable'), indexArns('SessionsTable')]),
-          Object.fromEntries(READ.map((a) => [a, [tableArn('EntitlementsTable'), tableArn('TariffsTable')]])),
+          readWrite([tableArn('RegistryTable'), tableArn('SessionsTable'), indexArns('SessionsTable'), tableArn('EntitlementsTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('TariffsTable')]])),
           { 'events:PutEvents': [busArn] },
         ),
       ),
