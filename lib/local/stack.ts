@@ -22,7 +22,10 @@ import type { MembershipPolicy } from '../../functions/entitlements/domain/model
 import type { MembershipStore, SubscriptionSource } from '../../functions/entitlements/domain/ports.ts';
 import type { MembershipSync } from '../../functions/entitlements/membership-sync.ts';
 import { createStripeWebhook, membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
+import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
 import { seedDemoData } from './seed.ts';
+import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
+import type Stripe from 'stripe';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
 
 export type EventConsumer = (event: EventBridgeEvent<string, unknown>) => Promise<void>;
@@ -47,15 +50,37 @@ export interface LocalStackOptions {
   /**
    * Stripe memberships: where subscriptions are read (the SDK against Stripe's test mode or a
    * local Stripe-compatible server, or an in-memory source in tests) and the webhook signing
-   * secret. Without it, `POST /webhooks/stripe` answers 503.
+   * secret; or `emulator` to run the local Stripe emulator (lib/local/stripe) beside the stack,
+   * read it through the real SDK and have it deliver signed webhooks to `/webhooks/stripe`.
+   * Without it, `POST /webhooks/stripe` answers 503.
    */
-  stripe?: {
-    subscriptions: SubscriptionSource;
-    webhookSecret: string;
-    policy?: MembershipPolicy;
-    toleranceSeconds?: number;
-    /** More handlers by event type (payments), beside the membership ones. */
-    handlers?: Record<string, StripeEventHandler>;
+  stripe?: LocalStripeSource | LocalStripeEmulatorSource;
+}
+
+interface LocalStripeCommon {
+  policy?: MembershipPolicy;
+  toleranceSeconds?: number;
+  /** More handlers by event type (payments), beside the membership ones. */
+  handlers?: Record<string, StripeEventHandler>;
+}
+
+/** Stripe somewhere else (test mode, a Stripe-compatible server, an in-memory source). */
+export interface LocalStripeSource extends LocalStripeCommon {
+  subscriptions: SubscriptionSource;
+  webhookSecret: string;
+}
+
+/** The local Stripe emulator, started and closed with the stack; state in `${dataDir}/stripe`. */
+export interface LocalStripeEmulatorSource extends LocalStripeCommon {
+  emulator: {
+    /** Port for the emulator; 0 (default) picks a free one. */
+    port?: number;
+    /** The `whsec_...` it signs webhooks with; generated when not given. */
+    webhookSecret?: string;
+    /** Further emulator options (fees, webhook retry, faults). */
+    options?: Omit<StripeEmulatorOptions, 'port' | 'host' | 'dataDir' | 'webhookSecret' | 'webhookUrls' | 'log'>;
+    /** Config for the SDK client over VoltLedger's defaults (2 retries, 10 s timeout). */
+    client?: Stripe.StripeConfig;
   };
 }
 
@@ -72,6 +97,8 @@ export interface LocalStack {
   /** The Stripe webhook endpoint: `http://host:port/webhooks/stripe`. */
   stripeWebhookUrl: string;
   memberships: { store: MembershipStore; sync: MembershipSync | undefined };
+  /** With `stripe.emulator`: the running emulator (its `url`, `control`), a real SDK client for it, and the webhook secret. */
+  stripeEmulator?: { emulator: StripeEmulator; client: Stripe; webhookSecret: string };
   close(): Promise<void>;
 }
 
@@ -129,6 +156,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://${host}:${port}`;
 
+  const stripeOptions = options.stripe;
+  let stripeEmulator: LocalStack['stripeEmulator'];
+  let stripeSource: LocalStripeSource | undefined;
+  if (stripeOptions && 'emulator' in stripeOptions) {
+    const { emulator: settings, ...common } = stripeOptions;
+    const webhookSecret = settings.webhookSecret ?? `whsec_local_${randomBytes(24).toString('base64url')}`;
+    const emulator = await startStripeEmulator({ ...settings.options, port: settings.port ?? 0, host, dataDir: options.dataDir, webhookSecret, log });
+    // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
+    const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
+    stripeEmulator = { emulator, client, webhookSecret };
+    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret };
+  } else {
+    stripeSource = stripeOptions;
+  }
+
   const deps = buildOcppDeps({
     dynamo,
     eventBridge: new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
@@ -145,26 +187,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const memberships = buildMembershipDeps({
     dynamo,
     entitlementsTable: tables.Entitlements,
-    subscriptions: options.stripe?.subscriptions ?? {
+    subscriptions: stripeSource?.subscriptions ?? {
       retrieve: () => Promise.reject(new Error('no Stripe configured')),
       list: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('no Stripe configured')) }) }),
       listForCustomer: () => Promise.reject(new Error('no Stripe configured')),
     },
-    policy: options.stripe?.policy,
+    policy: stripeSource?.policy,
     clock,
     log,
   });
-  const stripeWebhook = options.stripe
+  const stripeWebhook = stripeSource
     ? createStripeWebhook({
-        secret: options.stripe.webhookSecret,
-        toleranceSeconds: options.stripe.toleranceSeconds,
-        handlers: { ...membershipEventHandlers(memberships.sync), ...options.stripe.handlers },
+        secret: stripeSource.webhookSecret,
+        toleranceSeconds: stripeSource.toleranceSeconds,
+        handlers: { ...membershipEventHandlers(memberships.sync), ...stripeSource.handlers },
         store: memberships.store,
         clock,
         log,
       })
     : undefined;
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(options.stripe) } });
+  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) } });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {
@@ -220,6 +262,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     res.end(result.body);
   }
 
+  // Registered once the webhook route is served; the emulator keeps endpoints by URL, so a restart on the same port reuses it.
+  stripeEmulator?.emulator.addWebhookEndpoint(`${baseUrl}/webhooks/stripe`);
+
   if (options.seed ?? true) {
     if (await seedDemoData(deps.stores, clock.now())) log.info('seeded demo charge points, id tags and tariff');
   }
@@ -250,9 +295,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stores: deps.stores,
     system,
     stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
-    memberships: { store: memberships.store, sync: options.stripe ? memberships.sync : undefined },
+    memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
+    ...(stripeEmulator ? { stripeEmulator } : {}),
     async close() {
       if (sweep) clearInterval(sweep);
+      // First, so no webhook is delivered to a closing server; undelivered ones persist with the data.
+      await stripeEmulator?.emulator.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bus.drain();
