@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { consoleLog } from '../../functions/shared/console-log.ts';
 import { intFromEnv } from '../../functions/shared/env.ts';
+import { centralSystemConfigFromEnv } from '../../functions/ocpp/deps.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
 import { StripeSubscriptionSource, stripeFromEnv } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
@@ -62,10 +63,8 @@ export async function run(argv: string[]): Promise<number> {
     dataDir,
     adminToken: process.env.ADMIN_TOKEN || undefined,
     seed: !values['no-seed'],
-    config: {
-      heartbeatIntervalSeconds: intFromEnv('OCPP_HEARTBEAT_INTERVAL_SECONDS', 300),
-      idleCompletionLimitSeconds: intFromEnv('SESSION_IDLE_LIMIT_SECONDS', 4 * 3600),
-    },
+    // The same settings, read the same way, as the Lambda functions.
+    config: centralSystemConfigFromEnv(),
     log,
   });
   stack.bus.subscribe((event) => {
