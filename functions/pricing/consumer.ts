@@ -59,10 +59,10 @@ export function createPricingConsumer(deps: PricingConsumerDeps) {
     );
   }
 
-  async function fail(session: SessionRecord, reason: string) {
-    const failedAt = clock.now().toISOString();
+  async function fail(session: SessionRecord, why: string) {
+    // The first recorded failure is the one every re-delivery republishes: same id, same content.
+    const { reason, failedAt } = await stores.sessions.recordPricingFailure(session.transactionId, why, clock.now().toISOString());
     log.error('session cannot be priced', { sessionId: session.sessionId, reason });
-    await stores.sessions.recordPricingFailure(session.transactionId, reason, failedAt);
     await events.publish([
       buildEvent(
         SessionPricingFailed,
@@ -81,6 +81,8 @@ export function createPricingConsumer(deps: PricingConsumerDeps) {
     }
     const existing = await stores.sessions.getPrice(session.transactionId);
     if (existing) {
+      // A previous delivery stored the price; finish what it may not have (summary, publish).
+      await stores.sessions.writePriceSummary(session.transactionId, existing);
       await events.publish([pricedEvent(session, JSON.parse(existing.priceJson), data.completedAt, existing.pricedAt)]);
       return;
     }

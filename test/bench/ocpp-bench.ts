@@ -266,7 +266,7 @@ function meterValuesResult(pass: IngestionPass, chargePoints: number): BenchResu
     notes:
       `${pass.transactions} open transactions, one per charge point; each of the ${chargePoints} clients sends MeterValues (one sample: energy register + power) ` +
       `back to back with one CALL outstanding, as OCPP-J allows, so ${chargePoints} calls are in flight. Each MeterValues is one BatchWriteItem ` +
-      `after a GetItem of the session. Afterwards every session's samples were read back (${fixed(pass.readBackMs / 1000, 1)} s) and counted ` +
+      `(the session is read once per transaction, to check its owner). Afterwards every session's samples were read back (${fixed(pass.readBackMs / 1000, 1)} s) and counted ` +
       `against the acknowledgements${pass.extra ? `; ${pass.extra} stored samples were never acknowledged (stored, then the answer failed)` : ''}.` +
       (errorText ? ` Errors: ${errorText}.` : ''),
   };

@@ -1,9 +1,9 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoSessionStore } from '../../../functions/ocpp/adapters/dynamo-sessions.ts';
 import { sessionIdFor, type MeterSample, type SessionRecord } from '../../../functions/ocpp/domain/model.ts';
 import type { SessionPort, StartKey } from '../../../functions/ocpp/domain/ports.ts';
-import { unmarshall } from '../../../functions/shared/dynamo.ts';
+import { marshall, unmarshall } from '../../../functions/shared/dynamo.ts';
 import { startLocalTables, type LocalTables } from './local-tables.ts';
 
 type Stop = Parameters<SessionPort['stopSession']>[1];
@@ -279,9 +279,9 @@ describe('DynamoSessionStore on local DynamoDB', () => {
       const again = await store.recordPrice(session.transactionId, aPrice(999, t(61)));
 
       // Assess
-      expect(stored).toEqual({ priceJson: first.priceJson, pricedAt: t(60), stored: true });
-      expect(again).toEqual({ priceJson: first.priceJson, pricedAt: t(60), stored: false });
-      expect(await store.getPrice(session.transactionId)).toEqual({ priceJson: first.priceJson, pricedAt: t(60) });
+      expect(stored).toEqual({ ...first, stored: true });
+      expect(again).toEqual({ ...first, stored: false });
+      expect(await store.getPrice(session.transactionId)).toEqual(first);
       expect(await store.getSession(session.transactionId)).toMatchObject({ pricedAt: t(60), totalMinor: 117, currency: 'EUR' });
     });
 
@@ -292,8 +292,39 @@ describe('DynamoSessionStore on local DynamoDB', () => {
 
       expect(results.filter((r) => r.stored)).toHaveLength(1);
       const stored = await store.getPrice(session.transactionId);
-      for (const result of results) expect({ priceJson: result.priceJson, pricedAt: result.pricedAt }).toEqual(stored);
+      for (const { stored: _stored, ...result } of results) expect(result).toEqual(stored);
       expect((await store.getSession(session.transactionId))?.totalMinor).toBe(JSON.parse(stored!.priceJson).totalMinor);
+    });
+
+    it('completes the session summary on a retry after an attempt stored the price and stopped', async () => {
+      // Prepare: the PRICE item of an attempt that failed before writing the summary.
+      const session = await store.createSession(aSession());
+      const first = aPrice(321, t(60));
+      await local.client.send(
+        new PutItemCommand({ TableName: local.tables.Sessions, Item: marshall({ pk: `SESSION#${session.transactionId}`, sk: 'PRICE', ...first }) }),
+      );
+      expect((await store.getSession(session.transactionId))?.totalMinor).toBeUndefined();
+
+      // Act
+      const retry = await store.recordPrice(session.transactionId, aPrice(999, t(61)));
+
+      // Assess
+      expect(retry).toEqual({ ...first, stored: false });
+      expect(await store.getSession(session.transactionId)).toMatchObject({ pricedAt: t(60), totalMinor: 321, currency: 'EUR' });
+    });
+
+    it('never creates a session by pricing or failing an unknown transaction', async () => {
+      const transactionId = aTransactionId();
+      await expect(store.recordPrice(transactionId, aPrice(1, t(60)))).rejects.toThrow();
+      await expect(store.recordPricingFailure(transactionId, 'no tariff', t(60))).rejects.toThrow();
+      expect(await store.getSession(transactionId)).toBeUndefined();
+    });
+
+    it('records a pricing failure once and answers every later attempt with the first one', async () => {
+      const session = await store.createSession(aSession());
+      expect(await store.recordPricingFailure(session.transactionId, 'no tariff', t(60))).toEqual({ reason: 'no tariff', failedAt: t(60) });
+      expect(await store.recordPricingFailure(session.transactionId, 'no tariff', t(61))).toEqual({ reason: 'no tariff', failedAt: t(60) });
+      expect((await store.getSession(session.transactionId))?.pricingError).toEqual({ reason: 'no tariff', failedAt: t(60) });
     });
 
     it('has no price for a session never priced', async () => {
