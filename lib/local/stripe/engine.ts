@@ -141,9 +141,12 @@ function mergeMetadata(current: Record<string, string>, update: FormValue | unde
   return next;
 }
 
+/** Minor units shown as Stripe's messages do (`€0.50`), by digits, never through a float. */
 function formatAmount(amount: number, currency: string): string {
   const symbol = currency === 'eur' ? '€' : currency === 'usd' ? '$' : currency === 'gbp' ? '£' : '';
-  return `${symbol}${(amount / 100).toFixed(2)}${symbol ? '' : ` ${currency}`}`;
+  const digits = String(Math.abs(amount)).padStart(3, '0');
+  const text = `${amount < 0 ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+  return `${symbol}${text}${symbol ? '' : ` ${currency}`}`;
 }
 
 function addInterval(seconds: number, interval: string, count: number): number {

@@ -193,6 +193,7 @@ describe('Stripe emulator: PaymentIntents', () => {
       const error = await rejection(aHold({ amount: 49 }));
 
       expect(error).toMatchObject({ code: 'amount_too_small', param: 'amount', statusCode: 400 });
+      expect((error as Error).message).toContain('€0.50');
     });
 
     it('answers 404 resource_missing for an unknown id', async () => {
