@@ -4,6 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from 'aws-lambda';
+import { setLambdaEnvironment } from '../support/lambda-env.ts';
 
 const dynamo = mockClient(DynamoDBClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -37,14 +38,7 @@ function aMessageEvent(body: string, connectionId = 'Gyvd8cOAIAMCF0A=') {
 let handler: (event: unknown, context: Context) => Promise<{ statusCode: number; body?: string }>;
 
 beforeAll(async () => {
-  process.env.REGISTRY_TABLE = 'registry';
-  process.env.ENTITLEMENTS_TABLE = 'entitlements';
-  process.env.TARIFFS_TABLE = 'tariffs';
-  process.env.SESSIONS_TABLE = 'sessions';
-  process.env.EVENT_BUS_NAME = 'voltledger';
-  process.env.OCPP_CONNECTIONS_ENDPOINT = 'https://abc123.execute-api.eu-central-1.amazonaws.com/prod';
-  process.env.AWS_REGION = 'eu-central-1';
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  setLambdaEnvironment();
   ({ handler } = (await import('../../functions/ocpp/message.ts')) as never);
 });
 

@@ -12,6 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseTariff, priceSession } from '../../functions/pricing/domain/index.ts';
+import { setLambdaEnvironment } from '../support/lambda-env.ts';
 
 const dynamo = mockClient(DynamoDBClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -103,14 +104,7 @@ function anEventBridgeEvent(detail: unknown): EventBridgeEvent<'SessionCompleted
 let handler: (event: unknown, context: Context) => Promise<void>;
 
 beforeAll(async () => {
-  process.env.REGISTRY_TABLE = 'registry';
-  process.env.ENTITLEMENTS_TABLE = 'entitlements';
-  process.env.TARIFFS_TABLE = 'tariffs';
-  process.env.SESSIONS_TABLE = 'sessions';
-  process.env.EVENT_BUS_NAME = 'voltledger';
-  process.env.OCPP_CONNECTIONS_ENDPOINT = 'https://abc123.execute-api.eu-central-1.amazonaws.com/prod';
-  process.env.AWS_REGION = 'eu-central-1';
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  setLambdaEnvironment();
   ({ handler } = (await import('../../functions/pricing/handler.ts')) as never);
 });
 
