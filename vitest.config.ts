@@ -11,5 +11,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Lambda runs Node 22; these machines run 20, where the SDK warns about its future releases.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // CI also writes a JSON report, from which .ci/run prints the plain "N passed, N failed" line.
+    reporters: process.env.VITEST_JSON_REPORT ? ['default', ['json', { outputFile: process.env.VITEST_JSON_REPORT }]] : ['default'],
   },
 });
