@@ -162,7 +162,9 @@ export function createAdminApi(deps: AdminApiDeps) {
           await deps.memberships?.sync.applyDriver(existing.driverId);
           return json(200, (await stores.entitlements.get(idTag!)) ?? record);
         }
-        const record = { idTag: idTag!, ...body, updatedAt: clock.now().toISOString() };
+        // The operator's fields replace the record; a running session's hold (ConcurrentTx) stays.
+        const activeSession = existing?.activeSession;
+        const record = { idTag: idTag!, ...body, ...(activeSession ? { activeSession } : {}), updatedAt: clock.now().toISOString() };
         await stores.entitlements.put(record);
         return json(existing ? 200 : 201, record);
       },

@@ -333,6 +333,9 @@ describe('single session per idTag (OCPP_SINGLE_SESSION_PER_IDTAG)', () => {
       expect((await first.call('StartTransaction', start)).idTagInfo.status).toBe('Accepted');
 
       expect((await second.call('Authorize', { idTag: 'demo-retail' })).idTagInfo.status).toBe('ConcurrentTx');
+      // An operator editing the card meanwhile does not drop the running session's hold.
+      expect((await admin(stack, 'PUT', '/id-tags/DEMO-RETAIL', { status: 'Accepted', billing: { kind: 'retail' } })).status).toBe(200);
+      expect((await second.call('Authorize', { idTag: 'DEMO-RETAIL' })).idTagInfo.status).toBe('ConcurrentTx');
       const refused = await second.call('StartTransaction', { connectorId: 1, idTag: 'DEMO-RETAIL', meterStart: 0, timestamp: t(801) });
       expect(refused.idTagInfo.status).toBe('ConcurrentTx');
       expect(await stack.stores.sessions.getSession(refused.transactionId)).toMatchObject({ authorizationStatus: 'ConcurrentTx' });
