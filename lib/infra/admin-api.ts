@@ -1,11 +1,10 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { accessLoggedHttpStage } from './http-stage.ts';
 
 export interface AdminApiProps {
   readonly handler: IFunction;
@@ -35,27 +34,9 @@ export class AdminApi extends Construct {
       this.api.addRoutes({ path, methods: [HttpMethod.GET, HttpMethod.PUT, HttpMethod.POST], integration });
     }
 
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.stage = new HttpStage(this, 'Stage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTimeEpoch',
-            method: '$context.httpMethod',
-            path: '$context.path',
-            status: '$context.status',
-            caller: '$context.identity.caller',
-            userArn: '$context.identity.userArn',
-            integrationLatency: '$context.integrationLatency',
-            error: '$context.error.message',
-          }),
-        ),
-      },
+    this.stage = accessLoggedHttpStage(this, this.api, {
+      logRetention: props.logRetention,
+      extraFields: { method: '$context.httpMethod', caller: '$context.identity.caller', userArn: '$context.identity.userArn' },
     });
     this.url = `${this.stage.url.replace(/\/$/, '')}/admin`;
   }

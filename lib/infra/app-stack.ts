@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
@@ -6,8 +6,8 @@ import { AdminApi } from './admin-api.ts';
 import type { VoltLedgerConfig } from './config.ts';
 import { EventRouting } from './event-routing.ts';
 import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
-import { MembershipResyncSchedule, StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
-import { IdleSessionSweep } from './idle-session-sweep.ts';
+import { StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
+import { RecurringJob } from './recurring-job.ts';
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeNag } from './nag.ts';
 import { OcppGateway } from './ocpp-gateway.ts';
@@ -104,9 +104,23 @@ export class AppStack extends Stack {
     }
 
     this.admin = new AdminApi(this, 'AdminApi', { handler: admin.fn, logRetention: config.logRetention });
-    new IdleSessionSweep(this, 'IdleSessionSweepSchedule', { handler: sweep.fn });
+    new RecurringJob(this, 'IdleSessionSweepSchedule', {
+      handler: sweep.fn,
+      description: 'complete stopped sessions past the idle limit',
+      every: Duration.minutes(1),
+      // Runs are interchangeable: a late run is not worth a retry that overlaps the next one.
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+    });
     this.stripeWebhook = new StripeWebhookApi(this, 'StripeWebhookApi', { handler: stripeWebhook.fn, logRetention: config.logRetention });
-    new MembershipResyncSchedule(this, 'MembershipResyncSchedule', { handler: membershipResync.fn });
+    // A missed run is repaired by the next one.
+    new RecurringJob(this, 'MembershipResyncSchedule', {
+      handler: membershipResync.fn,
+      description: 'resync memberships from Stripe',
+      every: Duration.hours(1),
+      retryAttempts: 2,
+      maxEventAge: Duration.minutes(30),
+    });
     this.events.connect(Object.fromEntries(Object.entries(consumers).map(([consumerId, f]) => [consumerId, f.fn])));
 
     new Monitoring(this, 'Monitoring', {

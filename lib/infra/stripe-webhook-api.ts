@@ -1,14 +1,12 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledgeNag, acknowledgeWildcardResources } from './nag.ts';
+import { accessLoggedHttpStage } from './http-stage.ts';
+import { acknowledgeNag } from './nag.ts';
 
 /** The path Stripe posts to; configure `<StripeWebhookUrl>` as the endpoint in the Stripe dashboard. */
 export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
@@ -52,45 +50,10 @@ export class StripeWebhookApi extends Construct {
     super(scope, id);
     this.api = new HttpApi(this, 'Api', { description: 'VoltLedger Stripe webhooks (signature checked by the function)', createDefaultStage: false });
     this.api.addRoutes({ path: STRIPE_WEBHOOK_PATH, methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('StripeWebhook', props.handler) });
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    this.stage = new HttpStage(this, 'Stage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: 50, burstLimit: 100 },
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({ requestId: '$context.requestId', requestTime: '$context.requestTimeEpoch', path: '$context.path', status: '$context.status', integrationLatency: '$context.integrationLatency', error: '$context.error.message' }),
-        ),
-      },
-    });
+    this.stage = accessLoggedHttpStage(this, this.api, { logRetention: props.logRetention, throttle: { rateLimit: 50, burstLimit: 100 } });
     for (const route of this.api.node.findAll()) {
       acknowledgeNag(route, 'AwsSolutions-APIG4', 'Stripe cannot sign requests with SigV4 or send a token; the function verifies the Stripe-Signature HMAC over the raw body.');
     }
     this.url = `${this.stage.url.replace(/\/$/, '')}${STRIPE_WEBHOOK_PATH}`;
-  }
-}
-
-export interface MembershipResyncProps {
-  readonly handler: IFunction;
-}
-
-/** Runs the membership resync every hour (EventBridge Scheduler); a missed run is repaired by the next. */
-export class MembershipResyncSchedule extends Construct {
-  readonly schedule: Schedule;
-
-  constructor(scope: Construct, id: string, props: MembershipResyncProps) {
-    super(scope, id);
-    this.schedule = new Schedule(this, 'Schedule', {
-      description: 'VoltLedger: resync memberships from Stripe',
-      schedule: ScheduleExpression.rate(Duration.hours(1)),
-      target: new LambdaInvoke(props.handler, { retryAttempts: 2, maxEventAge: Duration.minutes(30) }),
-    });
-    acknowledgeWildcardResources(
-      Stack.of(this),
-      [`${props.handler.functionArn}:*`],
-      'The EventBridge Scheduler role may invoke the resync function and its versions (function ARN + :*), nothing else.',
-    );
   }
 }
