@@ -60,5 +60,3 @@ export const SessionPricingFailed = defineEvent({
     failedAt: z.iso.datetime({ offset: true }),
   }),
 });
-
-export const PRICING_EVENTS = [SessionPriced, SessionPricingFailed] as const;

@@ -74,5 +74,3 @@ export const SessionCompleted = defineEvent({
     completedBy: z.enum(['unplugged', 'idle-limit']),
   }),
 });
-
-export const SESSION_EVENTS = [SessionStarted, SessionStopped, SessionCompleted] as const;

@@ -111,8 +111,8 @@ export function createAdminApi(deps: AdminApiDeps) {
       async handle([id]) {
         const chargePoint = await stores.registry.getChargePoint(id!);
         if (!chargePoint) throw new NotFoundError(`charge point ${id} does not exist`);
-        const connectors = await stores.registry.connectorStatuses(id!);
-        return json(200, { ...publicChargePoint(chargePoint), online: Boolean(chargePoint.connectionId), connectors });
+        const [connectors, recentNotifications] = await Promise.all([stores.registry.connectorStatuses(id!), stores.registry.notifications(id!)]);
+        return json(200, { ...publicChargePoint(chargePoint), online: Boolean(chargePoint.connectionId), connectors, recentNotifications });
       },
     },
     {

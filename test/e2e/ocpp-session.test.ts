@@ -206,6 +206,11 @@ describe('OCPP 1.6J end to end on the local stack', () => {
       expect(await stack.stores.sessions.samples(transactionId)).toHaveLength(0);
       const unknown = await stack.stores.sessions.unknownStops('CP-002');
       expect(unknown.map((u) => u.payload.transactionId)).toEqual(expect.arrayContaining([transactionId, 987654]));
+      // The foreign MeterValues is kept for review, visible on the charge point.
+      const view = await admin(stack, 'GET', '/charge-points/CP-002');
+      expect(view.body.recentNotifications).toEqual(
+        expect.arrayContaining([expect.objectContaining({ kind: 'MeterValues.unknownTransaction', payload: expect.objectContaining({ transactionId }) })]),
+      );
     });
 
     it('flags a meterStop below meterStart instead of billing negative energy', async () => {

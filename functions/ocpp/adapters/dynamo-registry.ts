@@ -3,6 +3,7 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -194,9 +195,23 @@ export class DynamoRegistry implements RegistryPort {
     );
   }
 
-  async notifications(chargePointId: string): Promise<Array<{ kind: string; payload: Record<string, unknown>; receivedAt: string; messageId: string }>> {
-    return (await this.query(chargePointId, 'NOTE#')).map(({ kind, payload, receivedAt, messageId }) => ({ kind, payload, receivedAt, messageId }));
+  /** The latest notifications a charge point sent (firmware, diagnostics, DataTransfer, orphaned MeterValues), newest first. */
+  async notifications(chargePointId: string, limit = 50): Promise<Array<{ kind: string; payload: Record<string, unknown>; receivedAt: string; messageId: string }>> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: marshall({ ':pk': cpPk(chargePointId), ':prefix': 'NOTE#' }),
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => {
+      const { kind, payload, receivedAt, messageId } = unmarshall(item);
+      return { kind, payload, receivedAt, messageId };
+    });
   }
+
 
   async putPendingCall(call: PendingCall): Promise<void> {
     await this.client.send(
