@@ -55,7 +55,10 @@ export async function run(argv: string[]): Promise<number> {
     stripeMode === 'local'
       ? { emulator: { ...(process.env.STRIPE_WEBHOOK_SECRET ? { webhookSecret: process.env.STRIPE_WEBHOOK_SECRET } : {}) }, policy }
       : process.env.STRIPE_WEBHOOK_SECRET
-        ? { subscriptions: new StripeSubscriptionSource(stripeFromEnv()), webhookSecret: process.env.STRIPE_WEBHOOK_SECRET, policy }
+        ? (() => {
+            const client = stripeFromEnv();
+            return { subscriptions: new StripeSubscriptionSource(client), client, webhookSecret: process.env.STRIPE_WEBHOOK_SECRET, policy };
+          })()
         : undefined;
   const stack = await startLocalStack({
     ...(stripe ? { stripe } : {}),

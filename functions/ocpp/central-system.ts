@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildEvent } from '../../events/contract.ts';
-import { SessionCompleted, SessionStarted, SessionStopped } from '../../events/session-events.ts';
+import { SessionCompleted, SessionMeterValues, SessionStarted, SessionStopped } from '../../events/session-events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ChargePointOfflineError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
@@ -295,7 +295,20 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         await registry.recordNotification(chargePointId, 'MeterValues.unknownTransaction', req, receivedAt, messageId);
         return {};
       }
-      await sessions.addSamples(req.transactionId, toSamples(req.meterValue, 'MeterValues'));
+      const samples = toSamples(req.meterValue, 'MeterValues');
+      await sessions.addSamples(req.transactionId, samples);
+      if (samples.length > 0) {
+        // Payments keeps a running cost from this; published after the samples are stored so a
+        // consumer that reads them finds them.
+        const sampledAt = samples.map((s) => s.timestamp).sort().at(-1)!;
+        await events.publish([
+          buildEvent(
+            SessionMeterValues,
+            { sessionId: sessionIdFor(req.transactionId), transactionId: req.transactionId, chargePointId, connectorId: req.connectorId, sampledAt, samples: samples.length },
+            { id: `SessionMeterValues:${chargePointId}:${messageId}`, occurredAt: new Date(sampledAt), correlationId: sessionIdFor(req.transactionId) },
+          ),
+        ]);
+      }
       return {};
     },
 

@@ -5,7 +5,7 @@ import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
 import { AdminApi } from './admin-api.ts';
 import type { VoltLedgerConfig } from './config.ts';
 import { EventRouting } from './event-routing.ts';
-import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
 import { StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
 import { RecurringJob } from './recurring-job.ts';
 import { Monitoring } from './monitoring.ts';
@@ -72,12 +72,13 @@ export class AppStack extends Stack {
     const sweep = make('IdleSessionSweepFunction', SWEEP_FUNCTION, 'voltledger-ocpp');
     const stripeWebhook = make('StripeWebhookFunction', STRIPE_WEBHOOK_FUNCTION, 'voltledger-entitlements');
     const membershipResync = make('MembershipResyncFunction', MEMBERSHIP_RESYNC_FUNCTION, 'voltledger-entitlements');
+    const readerPaymentSweep = make('ReaderPaymentSweepFunction', READER_PAYMENT_SWEEP_FUNCTION, 'voltledger-payments');
     const consumers = Object.fromEntries(
       this.events.consumerIds
         .filter((consumerId) => consumerSpecs[consumerId])
         .map((consumerId) => [consumerId, make(`Consumer-${consumerId}`, consumerSpecs[consumerId]!, `voltledger-${consumerId}`)]),
     );
-    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, ...consumers };
+    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, readerPaymentSweep, ...consumers };
 
     // Provisioned concurrency lives on an alias; API Gateway then invokes the alias.
     const messageTarget: IFunction =
@@ -120,6 +121,13 @@ export class AppStack extends Stack {
       every: Duration.hours(1),
       retryAttempts: 2,
       maxEventAge: Duration.minutes(30),
+    });
+    new RecurringJob(this, 'ReaderPaymentSweepSchedule', {
+      handler: readerPaymentSweep.fn,
+      description: 'release card-reader holds no session claimed',
+      every: Duration.minutes(1),
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
     });
     this.events.connect(Object.fromEntries(Object.entries(consumers).map(([consumerId, f]) => [consumerId, f.fn])));
 

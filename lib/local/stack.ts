@@ -17,6 +17,10 @@ import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websock
 import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { createPricingConsumer } from '../../functions/pricing/consumer.ts';
+import { createPaymentsConsumer } from '../../functions/payments/consumer.ts';
+import { buildPaymentDeps, type PaymentDeps } from '../../functions/payments/deps.ts';
+import { mergeHandlers } from '../../functions/payments/stripe-money-events.ts';
+import { paymentEventHandlers } from '../../functions/payments/webhook-handlers.ts';
 import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
 import type { MembershipPolicy } from '../../functions/entitlements/domain/model.ts';
 import type { MembershipStore, SubscriptionSource } from '../../functions/entitlements/domain/ports.ts';
@@ -68,6 +72,8 @@ interface LocalStripeCommon {
 export interface LocalStripeSource extends LocalStripeCommon {
   subscriptions: SubscriptionSource;
   webhookSecret: string;
+  /** The SDK client card payments use (Stripe's test mode, a Stripe-compatible server); without it, card payments are off. */
+  client?: Stripe;
 }
 
 /** The local Stripe emulator, started and closed with the stack; state in `${dataDir}/stripe`. */
@@ -97,6 +103,8 @@ export interface LocalStack {
   /** The Stripe webhook endpoint: `http://host:port/webhooks/stripe`. */
   stripeWebhookUrl: string;
   memberships: { store: MembershipStore; sync: MembershipSync | undefined };
+  /** Card payments, when Stripe (or the emulator) is configured. */
+  payments?: PaymentDeps;
   /** With `stripe.emulator`: the running emulator (its `url`, `control`), a real SDK client for it, and the webhook secret. */
   stripeEmulator?: { emulator: StripeEmulator; client: Stripe; webhookSecret: string };
   close(): Promise<void>;
@@ -166,7 +174,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
     const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
     stripeEmulator = { emulator, client, webhookSecret };
-    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret };
+    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret, client };
   } else {
     stripeSource = stripeOptions;
   }
@@ -182,7 +190,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
   const system = createCentralSystem(deps);
-  Object.assign(handlers, { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }) }, options.consumers);
+  const payments = stripeSource?.client
+    ? buildPaymentDeps({ dynamo, tables, stores: deps.stores, stripe: stripeSource.client, system, events: deps.events, clock, log })
+    : undefined;
+  Object.assign(
+    handlers,
+    {
+      pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }),
+      payments: payments ? createPaymentsConsumer(payments.payments) : cardPaymentsOff(log),
+    },
+    options.consumers,
+  );
   for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
   const memberships = buildMembershipDeps({
     dynamo,
@@ -200,13 +218,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ? createStripeWebhook({
         secret: stripeSource.webhookSecret,
         toleranceSeconds: stripeSource.toleranceSeconds,
-        handlers: { ...membershipEventHandlers(memberships.sync), ...stripeSource.handlers },
+        handlers: mergeHandlers(
+          membershipEventHandlers(memberships.sync),
+          payments && stripeSource.client ? paymentEventHandlers({ payment: payments, stripe: stripeSource.client, events: deps.events, clock, log }) : {},
+          stripeSource.handlers ?? {},
+        ),
         store: memberships.store,
         clock,
         log,
       })
     : undefined;
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) } });
+  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) }, ...(payments ? { payments } : {}) });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {
@@ -276,9 +298,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ? setInterval(() => {
           if (sweeping) return;
           sweeping = true;
-          system
-            .completeIdleSessions()
-            .catch((error) => log.error('idle-session sweep failed', { error: String(error) }))
+          Promise.all([
+            system.completeIdleSessions().catch((error) => log.error('idle-session sweep failed', { error: String(error) })),
+            payments?.readers.releaseUnmatched().catch((error) => log.error('reader-payment sweep failed', { error: String(error) })),
+          ])
             .finally(() => (sweeping = false));
         }, sweepIntervalMs)
       : undefined;
@@ -296,6 +319,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     system,
     stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
     memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
+    ...(payments ? { payments } : {}),
     ...(stripeEmulator ? { stripeEmulator } : {}),
     async close() {
       if (sweep) clearInterval(sweep);
@@ -308,5 +332,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamo.destroy();
       await dynamoServer.close();
     },
+  };
+}
+
+/** Without Stripe there are no card payments: the payments consumer acknowledges its events and says so once. */
+function cardPaymentsOff(log: Log): EventConsumer {
+  let warned = false;
+  return async () => {
+    if (warned) return;
+    warned = true;
+    log.warn('Stripe is not configured: card payments are off (holds, captures); sessions are still priced');
   };
 }
