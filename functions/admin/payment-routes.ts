@@ -91,8 +91,9 @@ export function paymentRoutes(deps: PaymentDeps, clock: Clock): Route[] {
       pattern: /^\/admin\/payment-policies\/(default|sites|charge-points)(?:\/([^/]+))?$/,
       async handle([segment, id]) {
         const scope = scopeOf(segment!);
+        if (scope !== 'default' && !id) throw new ValidationError(`give the ${scope} id in the path`, 'id');
         await deps.store.deletePolicy(scope, scope === 'default' ? 'default' : id!);
-        return json(204, null);
+        return json(200, { scope, id: id ?? 'default', deleted: true });
       },
     },
     {
