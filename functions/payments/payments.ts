@@ -543,7 +543,23 @@ export function createPayments(deps: PaymentsDeps) {
     await events.publish([settledEvent(settled, settled.settlement!.outcome!)]);
   }
 
-  return { onSessionStarted, onMeterValues, onSessionPriced, policyFor, tariffOf, newPayment, stopIfRunning };
+  /**
+   * payment_intent.amount_capturable_updated: Stripe's view of a hold changed (an increment, made
+   * here or in Stripe's dashboard). Re-read the PaymentIntent and keep the session's hold amount
+   * in step; an older or duplicate webhook changes nothing.
+   */
+  async function onHoldUpdated(paymentIntentId: string): Promise<void> {
+    const hold = await gateway.getHold(paymentIntentId);
+    const sessionId = hold.metadata.sessionId;
+    if (!sessionId || hold.status !== 'usable') return;
+    await store.update(sessionId, (p) =>
+      p.hold?.paymentIntentId !== paymentIntentId || p.status !== 'held' || p.hold.amountMinor >= hold.capturableMinor
+        ? undefined
+        : { ...p, hold: { ...p.hold, amountMinor: hold.capturableMinor, incrementable: hold.incrementable }, updatedAt: now() },
+    );
+  }
+
+  return { onSessionStarted, onMeterValues, onSessionPriced, onHoldUpdated, policyFor, tariffOf, newPayment, stopIfRunning };
 }
 
 export type Payments = ReturnType<typeof createPayments>;

@@ -11,9 +11,10 @@ import { mergeHandlers, moneyEventHandlers } from './stripe-money-events.ts';
  * reader), refunds kept in step on the session's payment, and the money facts for accounting
  * (PaymentCaptured, PaymentRefunded, DisputeOpened, PayoutPaid, ...).
  */
-export function paymentEventHandlers(deps: { payment: Pick<PaymentDeps, 'readers' | 'refunds'>; stripe: Stripe; events: EventPort; clock: Clock; log: Log }): Record<string, StripeEventHandler> {
-  const { readers, refunds } = deps.payment;
+export function paymentEventHandlers(deps: { payment: Pick<PaymentDeps, 'readers' | 'refunds' | 'payments'>; stripe: Stripe; events: EventPort; clock: Clock; log: Log }): Record<string, StripeEventHandler> {
+  const { readers, refunds, payments } = deps.payment;
   const own: Record<string, StripeEventHandler> = {
+    'payment_intent.amount_capturable_updated': (event) => payments.onHoldUpdated((event.data.object as Stripe.PaymentIntent).id),
     'terminal.reader.action_succeeded': (event) => readers.onActionSucceeded(event),
     'terminal.reader.action_failed': (event) => readers.onActionFailed(event),
     'refund.created': (event) => refunds.onRefundEvent(event),

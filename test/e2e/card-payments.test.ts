@@ -229,6 +229,16 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
     expect(settledOnce(sessionId).outcome).toBe('collection_failed');
   });
 
+  it('a card that needs the driver (3-D Secure) off-session: the session is stopped and the app is told to authenticate', async () => {
+    const { idTag } = await driverWith('pm_card_authenticationRequired');
+    const { transactionId, sessionId } = await start(idTag, 1, 0);
+    await waitFor('RemoteStopTransaction', async () => remoteCalls.find((c) => c.action === 'RemoteStopTransaction' && c.params.transactionId === transactionId));
+    expect((await paymentOf(sessionId)).holdFailure).toMatchObject({ reason: 'authentication_required', code: 'authentication_required', stopRequested: true });
+    expect(eventsOf(sessionId, 'PaymentHoldFailed')[0]!.data).toMatchObject({ reason: 'authentication_required', driverAction: 'authenticate' });
+    await stop(transactionId, 1, 0, 0, 'Remote');
+    expect(settledOnce(sessionId).outcome).toBe('nothing_due');
+  });
+
   it('an expired hold: the whole amount is charged off-session instead', async () => {
     const { idTag } = await driverWith('pm_card_visa');
     const { transactionId, sessionId } = await start(idTag, 1, 0);
