@@ -66,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     dataDir,
     adminToken: process.env.ADMIN_TOKEN || undefined,
     seed: !values['no-seed'],
+    seedPayers: true,
     // The same settings, read the same way, as the Lambda functions.
     config: centralSystemConfigFromEnv(),
     log,

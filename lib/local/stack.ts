@@ -27,7 +27,7 @@ import type { MembershipStore, SubscriptionSource } from '../../functions/entitl
 import type { MembershipSync } from '../../functions/entitlements/membership-sync.ts';
 import { createStripeWebhook, membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
 import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
-import { seedDemoData } from './seed.ts';
+import { seedDemoData, seedDemoPayers } from './seed.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
 import type Stripe from 'stripe';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
@@ -44,6 +44,8 @@ export interface LocalStackOptions {
   adminToken?: string;
   /** Seed the demo charge points, id tags and tariff on first start (default true). */
   seed?: boolean;
+  /** With the Stripe emulator and `seed`: give the demo drivers cards and a membership in it (default false; `voltledger local` turns it on). */
+  seedPayers?: boolean;
   config?: Partial<CentralSystemConfig>;
   /** How often stopped sessions are checked against the idle limit (default 60 s; 0 disables). */
   sweepIntervalMs?: number;
@@ -288,7 +290,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   stripeEmulator?.emulator.addWebhookEndpoint(`${baseUrl}/webhooks/stripe`);
 
   if (options.seed ?? true) {
-    if (await seedDemoData(deps.stores, clock.now())) log.info('seeded demo charge points, id tags and tariff');
+    if (await seedDemoData(deps.stores, clock.now())) {
+      log.info('seeded demo charge points, id tags and tariff');
+      if (stripeEmulator && options.seedPayers) {
+        const call = (method: string, path: string, body: unknown) =>
+          admin({
+            rawPath: path,
+            rawQueryString: '',
+            headers: { authorization: `Bearer ${adminToken}` },
+            body: JSON.stringify(body),
+            isBase64Encoded: false,
+            requestContext: { http: { method, path } },
+          });
+        await seedDemoPayers(stripeEmulator.client, call);
+        log.info('seeded demo payers in the Stripe emulator: DEMO-RETAIL pays by card, DEMO-MEMBER subscribes to plus');
+      }
+    }
   }
 
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
