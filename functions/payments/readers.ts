@@ -147,8 +147,11 @@ export function createReaders(deps: ReaderDeps) {
   async function releaseUnmatched(): Promise<number> {
     let released = 0;
     for (const auth of await store.expiredReaderAuthorizations(now())) {
+      // First close it to sessions, then release the hold, then unlist it: a failure in between
+      // leaves it listed (and unclaimable), so the next sweep releases it.
       if (!(await store.cancelReaderAuthorization(auth, now()))) continue; // a session claimed it meanwhile
       await gateway.cancel(auth.paymentIntentId, `voltledger:reader-auth:${auth.paymentIntentId}:cancel`);
+      await store.markReaderAuthorizationReleased(auth, now());
       released += 1;
       log.info('unmatched reader payment released', { paymentIntentId: auth.paymentIntentId, readerId: auth.readerId });
     }

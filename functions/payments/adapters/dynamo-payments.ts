@@ -244,14 +244,18 @@ export class DynamoPaymentStore {
     }
   }
 
-  /** Marks an unmatched authorization cancelled (its hold released); false when a session claimed it first. */
+  /**
+   * Marks an unmatched authorization cancelled, so no session can claim it any more; false when a
+   * session claimed it first. It stays listed as pending until {@link markReaderAuthorizationReleased}
+   * (after Stripe released the hold), so a failed release is retried by the next sweep.
+   */
   async cancelReaderAuthorization(auth: ReaderAuthorization, at: string): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall({ pk: connectorPk(auth.chargePointId, auth.connectorId), sk: `READERAUTH#${auth.authorizedAt}#${auth.paymentIntentId}` }),
-          UpdateExpression: 'SET canceledAt = if_not_exists(canceledAt, :at) REMOVE gsi1pk, gsi1sk',
+          UpdateExpression: 'SET canceledAt = if_not_exists(canceledAt, :at)',
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(claimedBySessionId)',
           ExpressionAttributeValues: marshall({ ':at': at }),
         }),
@@ -261,6 +265,19 @@ export class DynamoPaymentStore {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+
+  /** The hold of a cancelled authorization was released at Stripe: no longer pending. */
+  async markReaderAuthorizationReleased(auth: ReaderAuthorization, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: connectorPk(auth.chargePointId, auth.connectorId), sk: `READERAUTH#${auth.authorizedAt}#${auth.paymentIntentId}` }),
+        UpdateExpression: 'SET releasedAt = if_not_exists(releasedAt, :at) REMOVE gsi1pk, gsi1sk',
+        ConditionExpression: 'attribute_exists(canceledAt)',
+        ExpressionAttributeValues: marshall({ ':at': at }),
+      }),
+    );
   }
 
   async recordRemoteStart(auth: ReaderAuthorization, remoteStart: NonNullable<ReaderAuthorization['remoteStart']>): Promise<void> {

@@ -138,5 +138,7 @@ export interface ReaderAuthorization {
   expiresAt: string;
   claimedBySessionId?: string;
   canceledAt?: string;
+  /** The hold of a cancelled authorization was released at Stripe. */
+  releasedAt?: string;
   remoteStart?: { messageId?: string; error?: string };
 }
