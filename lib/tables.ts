@@ -15,7 +15,7 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions';
+export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions' | 'Fleet' | 'Roaming';
 
 export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   Registry: {
@@ -52,6 +52,21 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
       // Sparse: only sessions stopped and waiting for completion carry these attributes.
       { indexName: 'awaitingCompletion', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
     ],
+  },
+  Fleet: {
+    id: 'Fleet',
+    envVar: 'FLEET_TABLE',
+    description: 'Fleet sessions accrued to their account (one item per session) and the statements that bill them, with their Stripe invoice progress.',
+    globalSecondaryIndexes: [
+      // Sparse: only accruals no statement has claimed yet, by account and period.
+      { indexName: 'unbilled', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    ],
+  },
+  Roaming: {
+    id: 'Roaming',
+    envVar: 'ROAMING_TABLE',
+    description: 'OCPI roaming partners (eMSPs), their tokens, OCPI locations of the sites, CDRs sent (immutable; corrections are credit CDRs) and every delivery attempt.',
+    globalSecondaryIndexes: [],
   },
 };
 

@@ -13,6 +13,8 @@ export const TABLE_LOGICAL_IDS: Readonly<Record<TableId, string>> = {
   Entitlements: 'EntitlementsTable',
   Tariffs: 'TariffsTable',
   Sessions: 'SessionsTable',
+  Fleet: 'FleetTable',
+  Roaming: 'RoamingTable',
 };
 
 /** Name of the stack output carrying a table's ARN: the stateful stack's contract with its consumers. */
