@@ -1,4 +1,5 @@
 import type { EventContract } from './contract.ts';
+import { SessionPriced } from './pricing-events.ts';
 import { SessionCompleted } from './session-events.ts';
 
 /**
@@ -28,4 +29,7 @@ export function eventPatternFor(subscription: Pick<Subscription, 'events'>): {
 export const SUBSCRIPTIONS: Subscription[] = [
   // A session is priced once it is over for billing (unplugged, or the idle limit passed).
   { ruleName: 'PriceCompletedSessions', consumer: 'pricing', events: [SessionCompleted] },
+  // Fleet sessions accrue to their account's next statement; roaming sessions become OCPI CDRs.
+  { ruleName: 'AccrueFleetSessions', consumer: 'fleet', events: [SessionPriced] },
+  { ruleName: 'SendRoamingCdrs', consumer: 'roaming', events: [SessionPriced] },
 ];

@@ -55,7 +55,10 @@ export async function run(argv: string[]): Promise<number> {
     stripeMode === 'local'
       ? { emulator: { ...(process.env.STRIPE_WEBHOOK_SECRET ? { webhookSecret: process.env.STRIPE_WEBHOOK_SECRET } : {}) }, policy }
       : process.env.STRIPE_WEBHOOK_SECRET
-        ? { subscriptions: new StripeSubscriptionSource(stripeFromEnv()), webhookSecret: process.env.STRIPE_WEBHOOK_SECRET, policy }
+        ? (() => {
+            const client = stripeFromEnv();
+            return { subscriptions: new StripeSubscriptionSource(client), client, webhookSecret: process.env.STRIPE_WEBHOOK_SECRET, policy };
+          })()
         : undefined;
   const stack = await startLocalStack({
     ...(stripe ? { stripe } : {}),
@@ -96,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   OCPP 1.6J   ${stack.ocppUrl}/{chargePointId}   (subprotocol ocpp1.6, HTTP Basic auth)
   Admin API   ${stack.adminUrl}   (Authorization: Bearer ${stack.adminToken})
   Stripe      ${stripeBanner()}
+  OCPI eMSP   ${stack.ocpiPartner ? `${stack.ocpiPartner.cdrsUrl}   (local receiver, partner DEMO-EMSP, token DEMO-ROAMING)` : 'none'}
   Data        ${dataDir ?? 'in memory (nothing is kept)'}
   DynamoDB    ${stack.dynamoEndpoint} (dynalite)   EventBridge ${stack.eventBusEndpoint} (local bus)
 

@@ -10,6 +10,9 @@ import { hashPassword } from '../ocpp/domain/passwords.ts';
 import { parseBillingProfile, parseTariff } from '../pricing/domain/index.ts';
 import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
 import { membershipRoutes, type MembershipAdminDeps } from './membership-routes.ts';
+import type { FleetBilling } from '../fleet/fleet-billing.ts';
+import { fleetRoutes } from './fleet-routes.ts';
+import { roamingRoutes, type RoamingAdminDeps } from './roaming-routes.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
@@ -20,6 +23,10 @@ export interface AdminApiDeps {
   adminToken?: string;
   /** Drivers, membership tiers, fleet accounts (the Entitlements table beyond idTags). */
   memberships?: MembershipAdminDeps;
+  /** Fleet statements (functions/fleet). */
+  fleet?: FleetBilling;
+  /** Roaming partners, tokens, locations, CDRs, tariff export (functions/roaming). */
+  roaming?: RoamingAdminDeps;
 }
 
 const isTimeZone = (tz: string) => {
@@ -237,6 +244,8 @@ export function createAdminApi(deps: AdminApiDeps) {
       },
     },
     ...(deps.memberships ? membershipRoutes(deps.memberships, clock, log) : []),
+    ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
+    ...(deps.roaming ? roamingRoutes(deps.roaming) : []),
   ];
 
   function authorized(event: HttpEvent): boolean {

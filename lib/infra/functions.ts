@@ -52,15 +52,16 @@ export const OCPP_FUNCTIONS = {
 /** The admin HTTP API (IAM auth): charge points, id tags, tariffs, sessions, commands to charge points. */
 export const ADMIN_FUNCTION: FunctionSpec = {
   entry: 'functions/admin/handler.ts',
-  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions and commands',
-  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite' },
+  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, commands, fleet statements, roaming',
+  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite', Fleet: 'readWrite', Roaming: 'readWrite' },
   // POST /admin/jobs/complete-idle-sessions completes sessions, which publishes SessionCompleted.
   publishesEvents: true,
   // Commands to charge points go out through @connections.
   manageConnections: true,
   // GET .../commands/{id}?waitSeconds= polls up to 25 s; the HTTP API gives up at 30 s.
   timeoutSeconds: 29,
-  // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships.
+  // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships;
+  // issuing a fleet statement creates its Stripe invoice.
   readsStripeSecrets: true,
 };
 
@@ -107,6 +108,22 @@ export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
     tables: { Sessions: 'readWrite', Tariffs: 'read', Registry: 'read' },
     publishesEvents: true,
     timeoutSeconds: 30,
+  },
+  fleet: {
+    entry: 'functions/fleet/handler.ts',
+    description: 'Accrues priced fleet sessions to their account, once: SessionPriced -> Fleet table',
+    // Reads the fleet account (time zone) beside the idTags; writes the accrual.
+    tables: { Fleet: 'readWrite', Entitlements: 'read' },
+    timeoutSeconds: 15,
+  },
+  roaming: {
+    entry: 'functions/roaming/handler.ts',
+    description: 'Builds, stores and pushes OCPI CDRs of priced roaming sessions: SessionPriced -> partner -> RoamingCdrAccepted',
+    // Reads the stored price and the tariff version; stores the CDR and every delivery attempt.
+    tables: { Roaming: 'readWrite', Sessions: 'read', Tariffs: 'read' },
+    publishesEvents: true,
+    // Three attempts with backoff (0, 1, 4 s) at a 10 s timeout each.
+    timeoutSeconds: 60,
   },
 };
 

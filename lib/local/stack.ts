@@ -24,6 +24,14 @@ import type { MembershipSync } from '../../functions/entitlements/membership-syn
 import { createStripeWebhook, membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
 import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
 import { seedDemoData } from './seed.ts';
+import { buildFleetBilling } from '../../functions/fleet/deps.ts';
+import { createFleetConsumer } from '../../functions/fleet/consumer.ts';
+import type { FleetBilling } from '../../functions/fleet/fleet-billing.ts';
+import { buildRoaming } from '../../functions/roaming/deps.ts';
+import { createRoamingConsumer } from '../../functions/roaming/consumer.ts';
+import type { Roaming } from '../../functions/roaming/roaming-service.ts';
+import { seedDemoRoaming } from './seed-roaming.ts';
+import { startOcpiPartner, type OcpiPartner } from './ocpi-partner.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
 import type Stripe from 'stripe';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
@@ -55,6 +63,12 @@ export interface LocalStackOptions {
    * Without it, `POST /webhooks/stripe` answers 503.
    */
   stripe?: LocalStripeSource | LocalStripeEmulatorSource;
+  /**
+   * Roaming: run a local OCPI eMSP (lib/local/ocpi-partner.ts) and register it as partner
+   * `DEMO-EMSP` with a demo token and the demo sites' locations (default true); the waits between
+   * CDR push attempts (default 0, 1, 4 s).
+   */
+  roaming?: { localPartner?: boolean; retryDelaysMs?: number[] };
 }
 
 interface LocalStripeCommon {
@@ -62,6 +76,8 @@ interface LocalStripeCommon {
   toleranceSeconds?: number;
   /** More handlers by event type (payments), beside the membership ones. */
   handlers?: Record<string, StripeEventHandler>;
+  /** The SDK client fleet statements are invoiced with (the emulator's own client when it runs). */
+  client?: Stripe;
 }
 
 /** Stripe somewhere else (test mode, a Stripe-compatible server, an in-memory source). */
@@ -99,6 +115,12 @@ export interface LocalStack {
   memberships: { store: MembershipStore; sync: MembershipSync | undefined };
   /** With `stripe.emulator`: the running emulator (its `url`, `control`), a real SDK client for it, and the webhook secret. */
   stripeEmulator?: { emulator: StripeEmulator; client: Stripe; webhookSecret: string };
+  /** Fleet statements (functions/fleet). */
+  fleet: FleetBilling;
+  /** Roaming partners, tokens, CDRs (functions/roaming). */
+  roaming: Roaming;
+  /** The local OCPI eMSP receiving CDRs, unless `roaming.localPartner` is false. */
+  ocpiPartner?: OcpiPartner;
   close(): Promise<void>;
 }
 
@@ -182,7 +204,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
   const system = createCentralSystem(deps);
-  Object.assign(handlers, { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }) }, options.consumers);
+  const fleet = buildFleetBilling({ dynamo, tables, ...(stripeEmulator || stripeSource?.client ? { stripe: stripeEmulator?.client ?? stripeSource!.client! } : {}), events: deps.events, clock, log });
+  const roaming = buildRoaming({ dynamo, tables, events: deps.events, clock, log, ...(options.roaming?.retryDelaysMs ? { retry: { retryDelaysMs: options.roaming.retryDelaysMs } } : {}) });
+  Object.assign(
+    handlers,
+    { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }), fleet: createFleetConsumer(fleet), roaming: createRoamingConsumer(roaming) },
+    options.consumers,
+  );
   for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
   const memberships = buildMembershipDeps({
     dynamo,
@@ -206,7 +234,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log,
       })
     : undefined;
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) } });
+  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) }, fleet, roaming });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {
@@ -268,6 +296,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.seed ?? true) {
     if (await seedDemoData(deps.stores, clock.now())) log.info('seeded demo charge points, id tags and tariff');
   }
+  const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log });
+  // The partner's URL changes with its port, so its record is written at every start.
+  if (ocpiPartner && (options.seed ?? true)) await seedDemoRoaming(roaming, ocpiPartner);
 
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   let sweeping = false;
@@ -297,8 +328,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
     memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
     ...(stripeEmulator ? { stripeEmulator } : {}),
+    fleet,
+    roaming,
+    ...(ocpiPartner ? { ocpiPartner } : {}),
     async close() {
       if (sweep) clearInterval(sweep);
+      await ocpiPartner?.close();
       // First, so no webhook is delivered to a closing server; undelivered ones persist with the data.
       await stripeEmulator?.emulator.close();
       await gateway.close();
