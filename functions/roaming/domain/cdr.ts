@@ -106,8 +106,11 @@ export function buildCdr(input: CdrInput): OcpiCdrDocument {
   const { priced, location, session, token, cpo, tariff } = input;
   const connector = location.connectors[`${session.chargePointId}/${session.connectorId}`] ?? location.defaultConnector;
   const energies = cumulativeRound(priced.periods.map((p) => parseScaled(p.energy_kwh, 6)!));
-  // Hours from seconds, 6 decimals exact enough before the running rounding to 4.
-  const hours = cumulativeRound(priced.periods.map((p) => divRoundHalfUp(parseScaled(p.duration_s, 3)! * 1_000_000n, 3_600_000n)));
+  // Hours (1e-6) from milliseconds; charging and parking time each add up to their own total.
+  const hoursE6 = (p: (typeof priced.periods)[number]) => divRoundHalfUp(parseScaled(p.duration_s, 3)! * 1_000_000n, 3_600_000n);
+  const chargingHours = cumulativeRound(priced.periods.map((p) => (p.state === 'CHARGING' ? hoursE6(p) : 0n)));
+  const parkingHours = cumulativeRound(priced.periods.map((p) => (p.state === 'PARKING' ? hoursE6(p) : 0n)));
+  const hours = priced.periods.map((p, index) => (p.state === 'CHARGING' ? chargingHours[index]! : parkingHours[index]!));
   const periods = priced.periods.map((period, index) => ({
     start_date_time: period.start_date_time,
     dimensions:
