@@ -30,7 +30,7 @@ import type { FleetBilling } from '../../functions/fleet/fleet-billing.ts';
 import { buildRoaming } from '../../functions/roaming/deps.ts';
 import { createRoamingConsumer } from '../../functions/roaming/consumer.ts';
 import type { Roaming } from '../../functions/roaming/roaming-service.ts';
-import { seedDemoRoaming } from './seed-roaming.ts';
+import { seedDemoFleet, seedDemoRoaming } from './seed-billing.ts';
 import { startOcpiPartner, type OcpiPartner } from './ocpi-partner.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
 import type Stripe from 'stripe';
@@ -295,6 +295,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   if (options.seed ?? true) {
     if (await seedDemoData(deps.stores, clock.now())) log.info('seeded demo charge points, id tags and tariff');
+    if (await seedDemoFleet(memberships.store, stripeEmulator?.client, clock.now())) log.info('seeded demo fleet account ACME');
   }
   const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log });
   // The partner's URL changes with its port, so its record is written at every start.

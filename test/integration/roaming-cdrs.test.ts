@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as priceCli } from '../../bin/commands/price.ts';
-import { DEMO_ROAMING } from '../../lib/local/seed-roaming.ts';
+import { DEMO_ROAMING } from '../../lib/local/seed-billing.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
 

@@ -1,3 +1,5 @@
+import type Stripe from 'stripe';
+import type { MembershipStore } from '../../functions/entitlements/domain/ports.ts';
 import type { Roaming } from '../../functions/roaming/roaming-service.ts';
 import type { OcpiPartner } from './ocpi-partner.ts';
 
@@ -42,4 +44,27 @@ export async function seedDemoRoaming(roaming: Roaming, partner: OcpiPartner, no
   } catch {
     // An operator reused the idTag for something else: the demo token stays out of its way.
   }
+}
+
+/** The demo fleet account of DEMO-FLEET-1; documented in the README. */
+export const DEMO_FLEET = {
+  accountId: 'ACME',
+  name: 'ACME Logistics GmbH',
+  currency: 'EUR',
+  billingContact: { name: 'Accounts payable', email: 'billing@acme.example' },
+  plan: { kind: 'per_session' as const },
+  taxDetails: { vatPercent: '19', treatment: 'standard' as const, taxId: 'DE123456789', country: 'DE' },
+  invoiceCollection: { method: 'send_invoice' as const, daysUntilDue: 14 },
+  timeZone: 'Europe/Berlin',
+};
+
+/**
+ * Seeds the demo fleet account once (an operator's edits are kept): with the Stripe emulator, on a
+ * new Stripe customer, so issuing a demo statement creates a Stripe invoice.
+ */
+export async function seedDemoFleet(store: Pick<MembershipStore, 'getFleet' | 'putFleet'>, stripe: Stripe | undefined, now = new Date()): Promise<boolean> {
+  if (await store.getFleet(DEMO_FLEET.accountId)) return false;
+  const customer = stripe ? await stripe.customers.create({ name: DEMO_FLEET.name, email: DEMO_FLEET.billingContact.email, metadata: { voltledger_fleet_account: DEMO_FLEET.accountId } }) : undefined;
+  await store.putFleet({ ...DEMO_FLEET, ...(customer ? { stripeCustomerId: customer.id } : {}), updatedAt: now.toISOString() });
+  return true;
 }
