@@ -44,6 +44,8 @@ describe('local DynamoDB (dynalite)', () => {
       Entitlements: 'voltledger-local-entitlements',
       Tariffs: 'voltledger-local-tariffs',
       Sessions: 'voltledger-local-sessions',
+      Fleet: 'voltledger-local-fleet',
+      Roaming: 'voltledger-local-roaming',
     });
     expect(localTableNames('test-1').Sessions).toBe('test-1-sessions');
   });
