@@ -6,6 +6,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   bench: { summary: 'run the benchmarks and print the figures for BENCHMARKS.md', load: () => import('./commands/bench.ts') },
   'id-tags': { summary: 'import a CSV of RFID cards, block a card', load: () => import('./commands/id-tags.ts') },
   entitlements: { summary: 'resync memberships from Stripe and report what changed', load: () => import('./commands/entitlements.ts') },
+  fleet: { summary: 'print or issue a fleet account\'s monthly statement (table, CSV, JSON)', load: () => import('./commands/fleet.ts') },
 };
 
 function usage(): string {

@@ -31,4 +31,7 @@ export const SUBSCRIPTIONS: Subscription[] = [
   { ruleName: 'PriceCompletedSessions', consumer: 'pricing', events: [SessionCompleted] },
   // Card payments: the hold at start, the running cost against it, the capture once priced.
   { ruleName: 'ChargeCardSessions', consumer: 'payments', events: [SessionStarted, SessionMeterValues, SessionPriced] },
+  // Fleet sessions accrue to their account's next statement; roaming sessions become OCPI CDRs.
+  { ruleName: 'AccrueFleetSessions', consumer: 'fleet', events: [SessionPriced] },
+  { ruleName: 'SendRoamingCdrs', consumer: 'roaming', events: [SessionPriced] },
 ];

@@ -15,7 +15,7 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions' | 'Payments';
+export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions' | 'Payments' | 'Fleet' | 'Roaming';
 
 export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   Registry: {
@@ -63,6 +63,21 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
       // matched to a session (gsi1pk READERAUTH#PENDING, sorted by when their window closes).
       { indexName: 'listings', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     ],
+  },
+  Fleet: {
+    id: 'Fleet',
+    envVar: 'FLEET_TABLE',
+    description: 'Fleet sessions accrued to their account (one item per session) and the statements that bill them, with their Stripe invoice progress.',
+    globalSecondaryIndexes: [
+      // Sparse: only accruals no statement has claimed yet, by account and period.
+      { indexName: 'unbilled', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    ],
+  },
+  Roaming: {
+    id: 'Roaming',
+    envVar: 'ROAMING_TABLE',
+    description: 'OCPI roaming partners (eMSPs), their tokens, OCPI locations of the sites, CDRs sent (immutable; corrections are credit CDRs) and every delivery attempt.',
+    globalSecondaryIndexes: [],
   },
 };
 

@@ -4,6 +4,8 @@ import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
 import { createStores } from '../../functions/ocpp/deps.ts';
 import { systemClock } from '../../functions/shared/clock.ts';
 import { silentLog } from '../../functions/shared/log.ts';
+import { ConfigurationError } from '../../functions/shared/errors.ts';
+import { buildFleetBilling, NO_EVENTS } from '../../functions/fleet/deps.ts';
 import { ensureTables, localTableNames, startLocalDynamo } from '../../lib/local/dynamodb.ts';
 
 /** One admin API call's outcome. */
@@ -48,6 +50,10 @@ export async function adminClient(options: { adminUrl?: string; adminToken?: str
       clock: systemClock,
       log: silentLog,
       memberships: { ...memberships, stripeConfigured: false },
+      fleet: {
+        ...buildFleetBilling({ dynamo, tables, events: NO_EVENTS, clock: systemClock, log: silentLog }),
+        issue: () => Promise.reject(new ConfigurationError('issuing a statement needs the running stack (Stripe, events): use --admin-url')),
+      },
     });
     return {
       async call(method, path, body) {

@@ -100,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
   OCPP 1.6J   ${stack.ocppUrl}/{chargePointId}   (subprotocol ocpp1.6, HTTP Basic auth)
   Admin API   ${stack.adminUrl}   (Authorization: Bearer ${stack.adminToken})
   Stripe      ${stripeBanner()}
+  OCPI eMSP   ${stack.ocpiPartner ? `${stack.ocpiPartner.cdrsUrl}   (local receiver, partner DEMO-EMSP, token DEMO-ROAMING)` : 'none'}
   Data        ${dataDir ?? 'in memory (nothing is kept)'}
   DynamoDB    ${stack.dynamoEndpoint} (dynalite)   EventBridge ${stack.eventBusEndpoint} (local bus)
 

@@ -13,6 +13,9 @@ import { membershipRoutes, type MembershipAdminDeps } from './membership-routes.
 import { paymentRoutes } from './payment-routes.ts';
 import type { PaymentDeps } from '../payments/deps.ts';
 import { paymentView } from '../payments/refunds.ts';
+import type { FleetBilling } from '../fleet/fleet-billing.ts';
+import { fleetRoutes } from './fleet-routes.ts';
+import { roamingRoutes, type RoamingAdminDeps } from './roaming-routes.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
@@ -25,6 +28,10 @@ export interface AdminApiDeps {
   memberships?: MembershipAdminDeps;
   /** Card payments (session payment views, refunds, payment policies, Terminal readers); absent without Stripe. */
   payments?: PaymentDeps;
+  /** Fleet statements (functions/fleet). */
+  fleet?: FleetBilling;
+  /** Roaming partners, tokens, locations, CDRs, tariff export (functions/roaming). */
+  roaming?: RoamingAdminDeps;
 }
 
 const isTimeZone = (tz: string) => {
@@ -246,6 +253,8 @@ export function createAdminApi(deps: AdminApiDeps) {
     },
     ...(deps.memberships ? membershipRoutes(deps.memberships, clock, log) : []),
     ...(deps.payments ? paymentRoutes(deps.payments, clock) : []),
+    ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
+    ...(deps.roaming ? roamingRoutes(deps.roaming) : []),
   ];
 
   function authorized(event: HttpEvent): boolean {

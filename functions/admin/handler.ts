@@ -3,7 +3,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { systemClock } from '../shared/clock.ts';
 import { log, logger } from '../shared/logger.ts';
 import { createCentralSystem } from '../ocpp/central-system.ts';
-import { ocppDepsFromEnv } from '../ocpp/deps.ts';
+import { ocppDepsFromEnv, tableNamesFromEnv } from '../ocpp/deps.ts';
+import { buildFleetBilling } from '../fleet/deps.ts';
+import { buildRoaming } from '../roaming/deps.ts';
 import { createAdminApi } from './api.ts';
 import type { HttpEvent } from './http.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -23,6 +25,18 @@ const memberships = buildMembershipDeps({
   policy: membershipPolicyFromEnv(),
   log,
 });
+const dynamo = new DynamoDBClient({});
+const tables = tableNamesFromEnv();
+// Fleet statements invoice through Stripe (the secret is read on the first issue) and announce FleetStatementIssued.
+const fleet = buildFleetBilling({
+  dynamo,
+  tables,
+  stripe: async () => stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey),
+  events: deps.events,
+  clock: systemClock,
+  log,
+});
+const roaming = buildRoaming({ dynamo, tables, events: deps.events, clock: systemClock, log });
 // Card payment routes need the Stripe key: built on the first invocation (the secrets extension
 // only answers inside one) and kept warm.
 const api = once(async () =>
@@ -35,6 +49,8 @@ const api = once(async () =>
     adminToken: process.env.ADMIN_TOKEN || undefined,
     memberships: { ...memberships, stripeConfigured },
     ...(stripeConfigured ? { payments: (await paymentDepsFromEnv(log)).payment } : {}),
+    fleet,
+    roaming,
   }),
 );
 

@@ -7,7 +7,17 @@ import { SubscriptionSourceError } from '../entitlements/domain/errors.ts';
 import type { DriverRecord, FleetAccountRecord, TierRecord } from '../entitlements/domain/model.ts';
 import type { MembershipStore } from '../entitlements/domain/ports.ts';
 import type { MembershipSync } from '../entitlements/membership-sync.ts';
+import { FleetPlanSchema, InvoiceCollectionSchema, TaxDetailsSchema } from '../fleet/domain/plan.ts';
 import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** What the membership routes need; `stripeConfigured` says whether Stripe can be asked. */
 export interface MembershipAdminDeps {
@@ -44,6 +54,11 @@ const FleetBody = z.strictObject({
   billingContact: z.strictObject({ name: z.string().min(1).max(128).optional(), email: z.email(), phone: z.string().min(3).max(32).optional() }),
   taxId: z.string().min(2).max(32).optional(),
   tariffId: TARIFF_ID.optional(),
+  plan: FleetPlanSchema.optional(),
+  taxDetails: TaxDetailsSchema.optional(),
+  invoiceCollection: InvoiceCollectionSchema.optional(),
+  stripeCustomerId: z.string().regex(/^cus_[A-Za-z0-9]+$/, 'must be a Stripe customer id (cus_...)').optional(),
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
 });
 
 const BlockBody = z.strictObject({ reason: z.string().max(255).optional() });

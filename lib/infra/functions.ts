@@ -52,16 +52,17 @@ export const OCPP_FUNCTIONS = {
 /** The admin HTTP API (IAM auth): charge points, id tags, tariffs, sessions, commands to charge points. */
 export const ADMIN_FUNCTION: FunctionSpec = {
   entry: 'functions/admin/handler.ts',
-  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, payments and commands',
+  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, payments, commands, fleet statements, roaming',
   // Payments: session payment views, refunds (Stripe), payment policies, Terminal readers (arming them creates PaymentIntents).
-  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite', Payments: 'readWrite' },
+  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite', Payments: 'readWrite', Fleet: 'readWrite', Roaming: 'readWrite' },
   // POST /admin/jobs/complete-idle-sessions completes sessions, which publishes SessionCompleted.
   publishesEvents: true,
   // Commands to charge points go out through @connections.
   manageConnections: true,
   // GET .../commands/{id}?waitSeconds= polls up to 25 s; the HTTP API gives up at 30 s.
   timeoutSeconds: 29,
-  // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships.
+  // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships;
+  // issuing a fleet statement creates its Stripe invoice.
   readsStripeSecrets: true,
 };
 
@@ -137,6 +138,22 @@ export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
     manageConnections: true,
     readsStripeSecrets: true,
     // A settlement is a few Stripe calls (retrieve, capture, maybe an off-session charge) at up to 10 s each.
+    timeoutSeconds: 60,
+  },
+  fleet: {
+    entry: 'functions/fleet/handler.ts',
+    description: 'Accrues priced fleet sessions to their account, once: SessionPriced -> Fleet table',
+    // Reads the fleet account (time zone) beside the idTags; writes the accrual.
+    tables: { Fleet: 'readWrite', Entitlements: 'read' },
+    timeoutSeconds: 15,
+  },
+  roaming: {
+    entry: 'functions/roaming/handler.ts',
+    description: 'Builds, stores and pushes OCPI CDRs of priced roaming sessions: SessionPriced -> partner -> RoamingCdrAccepted',
+    // Reads the stored price and the tariff version; stores the CDR and every delivery attempt.
+    tables: { Roaming: 'readWrite', Sessions: 'read', Tariffs: 'read' },
+    publishesEvents: true,
+    // Three attempts with backoff (0, 1, 4 s) at a 10 s timeout each.
     timeoutSeconds: 60,
   },
 };

@@ -14,6 +14,8 @@ export const TABLE_LOGICAL_IDS: Readonly<Record<TableId, string>> = {
   Tariffs: 'TariffsTable',
   Sessions: 'SessionsTable',
   Payments: 'PaymentsTable',
+  Fleet: 'FleetTable',
+  Roaming: 'RoamingTable',
 };
 
 /** Name of the stack output carrying a table's ARN: the stateful stack's contract with its consumers. */

@@ -28,6 +28,14 @@ import type { MembershipSync } from '../../functions/entitlements/membership-syn
 import { createStripeWebhook, membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
 import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
 import { seedDemoData, seedDemoPayers } from './seed.ts';
+import { buildFleetBilling } from '../../functions/fleet/deps.ts';
+import { createFleetConsumer } from '../../functions/fleet/consumer.ts';
+import type { FleetBilling } from '../../functions/fleet/fleet-billing.ts';
+import { buildRoaming } from '../../functions/roaming/deps.ts';
+import { createRoamingConsumer } from '../../functions/roaming/consumer.ts';
+import type { Roaming } from '../../functions/roaming/roaming-service.ts';
+import { seedDemoFleet, seedDemoRoaming } from './seed-billing.ts';
+import { startOcpiPartner, type OcpiPartner } from './ocpi-partner.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
 import type Stripe from 'stripe';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
@@ -61,6 +69,12 @@ export interface LocalStackOptions {
    * Without it, `POST /webhooks/stripe` answers 503.
    */
   stripe?: LocalStripeSource | LocalStripeEmulatorSource;
+  /**
+   * Roaming: run a local OCPI eMSP (lib/local/ocpi-partner.ts) and register it as partner
+   * `DEMO-EMSP` with a demo token and the demo sites' locations (default true); the waits between
+   * CDR push attempts (default 0, 1, 4 s).
+   */
+  roaming?: { localPartner?: boolean; retryDelaysMs?: number[] };
 }
 
 interface LocalStripeCommon {
@@ -68,14 +82,14 @@ interface LocalStripeCommon {
   toleranceSeconds?: number;
   /** More handlers by event type (payments), beside the membership ones. */
   handlers?: Record<string, StripeEventHandler>;
+  /** The SDK client card payments and fleet invoices use (the emulator's own client when it runs); without it, card payments are off. */
+  client?: Stripe;
 }
 
 /** Stripe somewhere else (test mode, a Stripe-compatible server, an in-memory source). */
 export interface LocalStripeSource extends LocalStripeCommon {
   subscriptions: SubscriptionSource;
   webhookSecret: string;
-  /** The SDK client card payments use (Stripe's test mode, a Stripe-compatible server); without it, card payments are off. */
-  client?: Stripe;
 }
 
 /** The local Stripe emulator, started and closed with the stack; state in `${dataDir}/stripe`. */
@@ -109,6 +123,12 @@ export interface LocalStack {
   payments?: PaymentDeps;
   /** With `stripe.emulator`: the running emulator (its `url`, `control`), a real SDK client for it, and the webhook secret. */
   stripeEmulator?: { emulator: StripeEmulator; client: Stripe; webhookSecret: string };
+  /** Fleet statements (functions/fleet). */
+  fleet: FleetBilling;
+  /** Roaming partners, tokens, CDRs (functions/roaming). */
+  roaming: Roaming;
+  /** The local OCPI eMSP receiving CDRs, unless `roaming.localPartner` is false. */
+  ocpiPartner?: OcpiPartner;
   close(): Promise<void>;
 }
 
@@ -195,11 +215,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const payments = stripeSource?.client
     ? buildPaymentDeps({ dynamo, tables, stores: deps.stores, stripe: stripeSource.client, system, events: deps.events, clock, log })
     : undefined;
+  const fleet = buildFleetBilling({ dynamo, tables, ...(stripeEmulator || stripeSource?.client ? { stripe: stripeEmulator?.client ?? stripeSource!.client! } : {}), events: deps.events, clock, log });
+  const roaming = buildRoaming({ dynamo, tables, events: deps.events, clock, log, ...(options.roaming?.retryDelaysMs ? { retry: { retryDelaysMs: options.roaming.retryDelaysMs } } : {}) });
   Object.assign(
     handlers,
     {
       pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }),
       payments: payments ? createPaymentsConsumer(payments.payments) : cardPaymentsOff(log),
+      fleet: createFleetConsumer(fleet),
+      roaming: createRoamingConsumer(roaming),
     },
     options.consumers,
   );
@@ -230,7 +254,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log,
       })
     : undefined;
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) }, ...(payments ? { payments } : {}) });
+  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) }, ...(payments ? { payments } : {}), fleet, roaming });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {
@@ -306,7 +330,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log.info('seeded demo payers in the Stripe emulator: DEMO-RETAIL pays by card, DEMO-MEMBER subscribes to plus');
       }
     }
+    if (await seedDemoFleet(memberships.store, stripeEmulator?.client, clock.now())) log.info('seeded demo fleet account ACME');
   }
+  const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log });
+  // The partner's URL changes with its port, so its record is written at every start.
+  if (ocpiPartner && (options.seed ?? true)) await seedDemoRoaming(roaming, ocpiPartner);
 
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   let sweeping = false;
@@ -338,8 +366,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
     ...(payments ? { payments } : {}),
     ...(stripeEmulator ? { stripeEmulator } : {}),
+    fleet,
+    roaming,
+    ...(ocpiPartner ? { ocpiPartner } : {}),
     async close() {
       if (sweep) clearInterval(sweep);
+      await ocpiPartner?.close();
       // First, so no webhook is delivered to a closing server; undelivered ones persist with the data.
       await stripeEmulator?.emulator.close();
       await gateway.close();

@@ -80,11 +80,11 @@ describe('function permissions', () => {
     );
   });
 
-  it('admin: every table read/write, PutEvents (complete-idle-sessions), ManageConnections (commands), the Stripe secret (drivers, resync, refunds, readers)', () => {
+  it('admin: every table read/write, PutEvents (complete-idle-sessions, statements), ManageConnections (commands), the Stripe secret (drivers, resync, refunds, readers, invoices)', () => {
     expect(sortResources(permissionsOf('admin'))).toEqual(
       sortResources(
         merge(
-          readWrite([...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)), indexArns('SessionsTable'), indexArns('PaymentsTable')]),
+          readWrite([...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)), indexArns('SessionsTable'), indexArns('PaymentsTable'), indexArns('FleetTable')]),
           { 'events:PutEvents': [busArn] },
           { 'execute-api:ManageConnections': [manageConnections()] },
           readStripeSecret(),
@@ -139,11 +139,12 @@ describe('function permissions', () => {
     );
   });
 
-  it('pricing consumer: Sessions read/write, Registry and Tariffs read, PutEvents, no @connections', () => {
-    const pricing = synthesize({ subscriptions: SUBSCRIPTIONS.filter((s) => s.consumer === 'pricing') });
-    const app = pricing.stacks.app;
-    const resources = pricing.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
-    const roleId = resources[app.getLogicalId(app.functions.pricing!.fn.node.defaultChild as CfnElement)]!.Properties.Role['Fn::GetAtt'][0];
+  /** A consumer's permissions, synthesized with only its own subscriptions. */
+  function consumerPermissions(consumer: string): { permissions: Permissions; bus: unknown } {
+    const synthesized = synthesize({ subscriptions: SUBSCRIPTIONS.filter((s) => s.consumer === consumer) });
+    const app = synthesized.stacks.app;
+    const resources = synthesized.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+    const roleId = resources[app.getLogicalId(app.functions[consumer]!.fn.node.defaultChild as CfnElement)]!.Properties.Role['Fn::GetAtt'][0];
     const permissions: Permissions = {};
     for (const policy of Object.values(resources)) {
       if (policy.Type !== 'AWS::IAM::Policy' || !policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId)) continue;
@@ -151,7 +152,31 @@ describe('function permissions', () => {
         for (const action of [statement.Action].flat()) permissions[action] = [...(permissions[action] ?? []), ...[statement.Resource].flat()];
       }
     }
-    const bus = { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] };
+    return { permissions, bus: { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] } };
+  }
+
+  it('fleet consumer: Fleet read/write, Entitlements read (the account), nothing else (no PutEvents)', () => {
+    const { permissions } = consumerPermissions('fleet');
+    expect(sortResources(permissions)).toEqual(
+      sortResources(merge(readWrite([tableArn('FleetTable'), indexArns('FleetTable')]), Object.fromEntries(READ.map((a) => [a, [tableArn('EntitlementsTable')]])))),
+    );
+  });
+
+  it('roaming consumer: Roaming read/write, Sessions (the price) and Tariffs read, PutEvents', () => {
+    const { permissions, bus } = consumerPermissions('roaming');
+    expect(sortResources(permissions)).toEqual(
+      sortResources(
+        merge(
+          readWrite([tableArn('RoamingTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('SessionsTable'), indexArns('SessionsTable'), tableArn('TariffsTable')]])),
+          { 'events:PutEvents': [bus] },
+        ),
+      ),
+    );
+  });
+
+  it('pricing consumer: Sessions read/write, Registry and Tariffs read, PutEvents, no @connections', () => {
+    const { permissions, bus } = consumerPermissions('pricing');
     expect(sortResources(permissions)).toEqual(
       sortResources(
         merge(

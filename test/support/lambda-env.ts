@@ -9,6 +9,8 @@ export function setLambdaEnvironment(extra: Record<string, string> = {}): void {
     TARIFFS_TABLE: 'tariffs',
     SESSIONS_TABLE: 'sessions',
     PAYMENTS_TABLE: 'payments',
+    FLEET_TABLE: 'fleet',
+    ROAMING_TABLE: 'roaming',
     EVENT_BUS_NAME: 'voltledger',
     OCPP_CONNECTIONS_ENDPOINT: 'https://abc123.execute-api.eu-central-1.amazonaws.com/prod',
     AWS_REGION: 'eu-central-1',

@@ -1,3 +1,5 @@
+import type { FleetPlan, InvoiceCollection, TaxDetails } from '../../fleet/domain/plan.ts';
+
 /**
  * Memberships and the records around the entitlement cache: drivers, their Stripe customer,
  * membership tiers and fleet accounts. The IDTAG records the OCPP gateway reads stay the cache;
@@ -76,7 +78,7 @@ export interface TierRecord {
   updatedAt: string;
 }
 
-/** A fleet account billed monthly for its vehicles' idTags. */
+/** A fleet account billed monthly for its vehicles' idTags (statements: functions/fleet). */
 export interface FleetAccountRecord {
   accountId: string;
   name: string;
@@ -84,6 +86,16 @@ export interface FleetAccountRecord {
   billingContact: { name?: string; email: string; phone?: string };
   taxId?: string;
   tariffId?: string;
+  /** Per-session billing, or a monthly fee with included energy and an overage rate (default per session). */
+  plan?: FleetPlan;
+  /** VAT rate and treatment of the statements; required to issue one. */
+  taxDetails?: TaxDetails;
+  /** How the Stripe invoice is collected (default: emailed, due in 30 days). */
+  invoiceCollection?: InvoiceCollection;
+  /** The Stripe customer invoiced; without it statements are issued without a Stripe invoice. */
+  stripeCustomerId?: string;
+  /** IANA zone of the account's calendar (periods, line dates); default UTC. */
+  timeZone?: string;
   updatedAt: string;
 }
 

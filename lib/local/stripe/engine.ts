@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidParam, invalidRequest, resourceMissing, StripeApiError } from './errors.ts';
 import type { FormObject, FormValue } from './form.ts';
 import { COLLECTIONS, type Collection, type EmulatorState, type StripeObject } from './state.ts';
+import type { EngineHooks } from './invoicing.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Test cards
@@ -323,6 +324,11 @@ export class StripeEngine {
       object[key] = value;
     }
     return previous;
+  }
+
+  /** Storage, events and change tracking for emulation kept in its own module (invoicing.ts). */
+  hooks(): EngineHooks {
+    return { insert: (c, o) => this.insert(c, o), publish: (t, o, c, p) => this.publish(t, o, c, p), change: (o, c) => this.change(o, c) };
   }
 
   // ---- time -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { VoltLedgerError } from '../../../functions/shared/errors.ts';
 import { silentLog, type Log } from '../../../functions/shared/log.ts';
 import { StripeEngine, type EngineOptions, type RequestContext, type SubscriptionStatus } from './engine.ts';
 import { StripeApiError, invalidParam } from './errors.ts';
+import { invoicingRoutes } from './invoicing.ts';
 import { parseForm, type FormObject } from './form.ts';
 import { loadState, saveState, type StripeObject } from './state.ts';
 import { StripeTerminal, type ReaderStatus } from './terminal.ts';
@@ -313,6 +314,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     { method: 'POST', pattern: new RegExp(`^/v1/subscriptions/${id}$`), handle: (p, m, c) => engine.updateSubscription(m[1]!, p, c) },
     { method: 'DELETE', pattern: new RegExp(`^/v1/subscriptions/${id}$`), handle: (_p, m, c) => engine.cancelSubscription(m[1]!, c) },
     { method: 'POST', pattern: new RegExp(`^/v1/subscriptions/${id}/resume$`), handle: (_p, m, c) => engine.resumeSubscription(m[1]!, c) },
+    ...invoicingRoutes(engine, id),
     { method: 'GET', pattern: /^\/v1\/invoices$/, handle: (p) => engine.listInvoices(p) },
     { method: 'GET', pattern: new RegExp(`^/v1/invoices/${id}$`), handle: (_p, m) => engine.retrieveInvoice(m[1]!) },
     {

@@ -23,6 +23,7 @@ export const COLLECTIONS = {
   price: 'prices',
   sub: 'subscriptions',
   in: 'invoices',
+  ii: 'invoiceitems',
   evt: 'events',
   we: 'webhook_endpoints',
   tml: 'terminal_locations',

@@ -45,6 +45,8 @@ describe('local DynamoDB (dynalite)', () => {
       Tariffs: 'voltledger-local-tariffs',
       Sessions: 'voltledger-local-sessions',
       Payments: 'voltledger-local-payments',
+      Fleet: 'voltledger-local-fleet',
+      Roaming: 'voltledger-local-roaming',
     });
     expect(localTableNames('test-1').Sessions).toBe('test-1-sessions');
   });
