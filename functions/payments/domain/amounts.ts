@@ -66,14 +66,15 @@ export function holdAmount(input: { policy: Pick<PaymentPolicy, 'hold'>; tariff:
   const idle = input.tariff.voltledger?.idle_fee;
   let idleCap = 0n;
   if (idle?.max_price !== undefined) idleCap = inclVatScaled(idle.max_price, idle.vat);
-  // Scale 1e16 (price 1e10 x VAT 1e6); kW and minutes are exact decimals scaled by 1e4 and integers.
+  // Prices are scaled 1e16 (price 1e10 x VAT 1e6); kW is scaled 1e4. One fraction over one common
+  // denominator (60 min x 1e4), so the rounding up happens once, on the exact total.
   const kw4 = scaleNumber(kw, 4);
-  const exactScaled = (energy * kw4 * BigInt(minutes)) / (60n * 10_000n) + (time * BigInt(minutes)) / 60n + flat + idleCap;
-  const remainderExists = (energy * kw4 * BigInt(minutes)) % (60n * 10_000n) !== 0n || (time * BigInt(minutes)) % 60n !== 0n;
+  const denominator = 60n * 10_000n;
+  const numerator = energy * kw4 * BigInt(minutes) + time * BigInt(minutes) * 10_000n + (flat + idleCap) * denominator;
   const digits = minorDigitsOf(input.currency);
-  const unit = E10 * 1_000_000n / 10n ** BigInt(digits);
-  let amount = exactScaled / unit + (exactScaled % unit !== 0n || remainderExists ? 1n : 0n);
-  const estimate = formatMajor(exactScaled, digits);
+  const unit = (E10 * 1_000_000n) / 10n ** BigInt(digits);
+  let amount = (numerator + denominator * unit - 1n) / (denominator * unit);
+  const estimate = formatMajor(numerator / denominator, digits);
   let basis: HoldEstimate['basis'] = 'estimate';
   if (amount > BigInt(hold.capMinor)) {
     amount = BigInt(hold.capMinor);
@@ -108,6 +109,6 @@ export function incrementDecision(input: {
   if (BigInt(runningCostMinor) * 100n < BigInt(holdMinor) * BigInt(policy.incrementAtPercent)) return { action: 'none' };
   const withHeadroom = Number((BigInt(runningCostMinor) * BigInt(100 + policy.incrementHeadroomPercent) + 99n) / 100n);
   const target = Math.min(Math.max(withHeadroom, holdMinor + policy.incrementMinStepMinor), policy.maxHoldMinor);
-  if (target <= holdMinor) return { action: 'at-maximum' };
+  if (target <= holdMinor) return holdMinor >= policy.maxHoldMinor ? { action: 'at-maximum' } : { action: 'none' };
   return { action: 'increment', toMinor: target };
 }

@@ -64,9 +64,13 @@ export const DEFAULT_PAYMENT_POLICY: PaymentPolicy = {
   readerMatchWindowSeconds: 180,
 };
 
-/** Validates a policy; a partial one is completed from the default. @throws ValidationError naming the field. */
+/**
+ * Validates a policy; fields left out take the default policy's values (`hold` as a whole).
+ * @throws ValidationError naming the field.
+ */
 export function parsePaymentPolicy(json: unknown): PaymentPolicy {
-  const result = PaymentPolicySchema.safeParse(json);
+  const completed = json !== null && typeof json === 'object' && !Array.isArray(json) ? { ...DEFAULT_PAYMENT_POLICY, ...json } : json;
+  const result = PaymentPolicySchema.safeParse(completed);
   if (!result.success) throw validationErrorFrom(result.error, 'payment policy');
   const policy = result.data;
   if (policy.hold.mode === 'fixed' && policy.hold.amountMinor > policy.maxHoldMinor) {
@@ -74,6 +78,9 @@ export function parsePaymentPolicy(json: unknown): PaymentPolicy {
   }
   if (policy.hold.mode === 'estimate' && policy.hold.capMinor > policy.maxHoldMinor) {
     throw new ValidationError('hold.capMinor must not exceed maxHoldMinor', 'hold.capMinor');
+  }
+  if (policy.hold.mode === 'estimate' && (policy.hold.floorMinor ?? 0) > policy.hold.capMinor) {
+    throw new ValidationError('hold.floorMinor must not exceed hold.capMinor', 'hold.floorMinor');
   }
   return policy;
 }

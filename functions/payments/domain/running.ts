@@ -15,9 +15,10 @@ export function latestRegisterWh(samples: readonly MeterSample[]): { wh: number;
       if ((value.measurand ?? REGISTER) !== REGISTER || value.phase) continue;
       const unit = value.unit ?? 'Wh';
       if (unit !== 'Wh' && unit !== 'kWh') continue;
-      const milli = parseScaled(value.value ?? '', 3);
-      if (milli === null || milli < 0n) continue;
-      const wh = Number(unit === 'kWh' ? milli : milli / 1000n);
+      // Nano-units, then whole Wh by integer division: rounded down, never up.
+      const nano = parseScaled(value.value ?? '', 9);
+      if (nano === null || nano < 0n) continue;
+      const wh = Number(unit === 'kWh' ? nano / 1_000_000n : nano / 1_000_000_000n);
       if (!best || sample.timestamp > best.at) best = { wh, at: sample.timestamp };
     }
   }

@@ -313,7 +313,9 @@ export function validationErrorFrom(error: z.ZodError, what: string, prefix: Pro
     message = `unknown field "${key}"`;
   } else if (issue.code === 'invalid_type' && path.length === 0) {
     message = `expected a JSON object`;
-  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+  } else if (issue.code === 'invalid_type' && ('input' in issue ? issue.input === undefined : /received undefined/.test(issue.message))) {
+    // zod leaves `input` out of issues unless asked (reportInput); a present but wrong value keeps
+    // its own message (e.g. "must be a whole number"), only a missing one is "is required".
     message = 'is required';
   }
   const field = formatPath(path) || '(root)';
