@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
+import { DEFAULT_LOCKOUT_POLICY } from '../../functions/ocpp/domain/lockout.ts';
 import { AdminApi } from './admin-api.ts';
 import type { VoltLedgerConfig } from './config.ts';
 import { EventRouting } from './event-routing.ts';
@@ -49,6 +50,9 @@ export class AppStack extends Stack {
       OCPP_HEARTBEAT_INTERVAL_SECONDS: String(config.heartbeatIntervalSeconds),
       SESSION_IDLE_LIMIT_SECONDS: String(config.sessionIdleLimitSeconds),
       OCPP_SINGLE_SESSION_PER_IDTAG: String(config.singleSessionPerIdTag ?? false),
+      // $connect brute-force lockout (functions/ocpp/domain/lockout.ts): 10 wrong passwords per 5 minutes.
+      OCPP_CONNECT_MAX_FAILURES: String(DEFAULT_LOCKOUT_POLICY.maxFailures),
+      OCPP_CONNECT_LOCKOUT_SECONDS: String(DEFAULT_LOCKOUT_POLICY.windowSeconds),
       MEMBER_GRANTING_STATUSES: (config.memberGrantingStatuses ?? ['trialing', 'active']).join(','),
       PAST_DUE_GRACE_HOURS: String(config.pastDueGraceHours ?? 0),
     };
