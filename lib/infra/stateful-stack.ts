@@ -13,6 +13,7 @@ export const TABLE_LOGICAL_IDS: Readonly<Record<TableId, string>> = {
   Entitlements: 'EntitlementsTable',
   Tariffs: 'TariffsTable',
   Sessions: 'SessionsTable',
+  Ledger: 'LedgerTable',
 };
 
 /** Name of the stack output carrying a table's ARN: the stateful stack's contract with its consumers. */
