@@ -1,5 +1,9 @@
 import type { EventContract } from './contract.ts';
 import { SessionCompleted } from './session-events.ts';
+import { JournalEntryPosted } from './accounting-events.ts';
+import { FleetStatementIssued, RoamingCdrAccepted } from './billing-events.ts';
+import { PayoutPaid, SessionPaymentSettled, STRIPE_MONEY_EVENTS } from './payment-events.ts';
+import { SessionPriced } from './pricing-events.ts';
 
 /**
  * Who consumes which events. The CDK stack turns each subscription into an EventBridge rule whose
@@ -28,4 +32,14 @@ export function eventPatternFor(subscription: Pick<Subscription, 'events'>): {
 export const SUBSCRIPTIONS: Subscription[] = [
   // A session is priced once it is over for billing (unplugged, or the idle limit passed).
   { ruleName: 'PriceCompletedSessions', consumer: 'pricing', events: [SessionCompleted] },
+  // Every money event becomes balanced journal entries (functions/accounting, docs/accounting.md).
+  {
+    ruleName: 'BookMoneyEventsInLedger',
+    consumer: 'ledger',
+    events: [SessionPriced, SessionPaymentSettled, ...STRIPE_MONEY_EVENTS, FleetStatementIssued, RoamingCdrAccepted],
+  },
+  // Each posted entry goes to the accounting system as it happens.
+  { ruleName: 'PushJournalEntriesToAccounting', consumer: 'accounting-sync', events: [JournalEntryPosted] },
+  // A payout that reached the bank is reconciled against its balance transactions.
+  { ruleName: 'ReconcilePaidPayouts', consumer: 'reconciliation', events: [PayoutPaid] },
 ];

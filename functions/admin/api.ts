@@ -10,6 +10,7 @@ import { hashPassword } from '../ocpp/domain/passwords.ts';
 import { parseBillingProfile, parseTariff } from '../pricing/domain/index.ts';
 import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
 import { membershipRoutes, type MembershipAdminDeps } from './membership-routes.ts';
+import { accountingRoutes, type AccountingAdminDeps } from './accounting-routes.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
@@ -20,6 +21,8 @@ export interface AdminApiDeps {
   adminToken?: string;
   /** Drivers, membership tiers, fleet accounts (the Entitlements table beyond idTags). */
   memberships?: MembershipAdminDeps;
+  /** Ledger, reconciliation, revenue assurance and the accounting sync (the Ledger table). */
+  accounting?: AccountingAdminDeps;
 }
 
 const isTimeZone = (tz: string) => {
@@ -237,6 +240,7 @@ export function createAdminApi(deps: AdminApiDeps) {
       },
     },
     ...(deps.memberships ? membershipRoutes(deps.memberships, clock, log) : []),
+    ...(deps.accounting ? accountingRoutes(deps.accounting, clock) : []),
   ];
 
   function authorized(event: HttpEvent): boolean {

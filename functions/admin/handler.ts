@@ -11,6 +11,7 @@ import { requireEnv } from '../shared/env.ts';
 import { buildMembershipDeps, membershipPolicyFromEnv, stripeSecretsFromEnv } from '../entitlements/deps.ts';
 import { StripeSubscriptionSource, stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
 import { lazySubscriptionSource } from '../entitlements/domain/lazy-source.ts';
+import { accountingDepsFromEnv } from '../accounting/handlers.ts';
 
 const deps = ocppDepsFromEnv();
 // Stripe is read only when a driver is saved or a resync is asked for; the secrets on first use.
@@ -30,6 +31,8 @@ const api = createAdminApi({
   // On AWS the HTTP API's IAM authorizer guards every route; a token is only for the local stack.
   adminToken: process.env.ADMIN_TOKEN || undefined,
   memberships: { ...memberships, stripeConfigured },
+  // Stripe (reconciliation) and the accounting webhook (replay) are read on first use.
+  accounting: accountingDepsFromEnv({ stripe: stripeConfigured }),
 });
 
 /** Lambda behind the admin HTTP API (IAM auth). */

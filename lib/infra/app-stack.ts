@@ -5,7 +5,8 @@ import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
 import { AdminApi } from './admin-api.ts';
 import type { VoltLedgerConfig } from './config.ts';
 import { EventRouting } from './event-routing.ts';
-import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { AccountingSecret } from './accounting.ts';
 import { StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
 import { RecurringJob } from './recurring-job.ts';
 import { Monitoring } from './monitoring.ts';
@@ -36,6 +37,7 @@ export class AppStack extends Stack {
   readonly events: EventRouting;
   readonly stripeSecrets: StripeSecrets;
   readonly stripeWebhook: StripeWebhookApi;
+  readonly accountingSecret: AccountingSecret;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -53,6 +55,7 @@ export class AppStack extends Stack {
       PAST_DUE_GRACE_HOURS: String(config.pastDueGraceHours ?? 0),
     };
     this.stripeSecrets = new StripeSecrets(this, 'StripeSecrets');
+    this.accountingSecret = new AccountingSecret(this, 'AccountingSecret');
     const make = (id: string, spec: FunctionSpec, serviceName: string) =>
       new ServiceFunction(this, id, {
         spec,
@@ -63,6 +66,7 @@ export class AppStack extends Stack {
         logRetention: config.logRetention,
         environment,
         stripeSecrets: this.stripeSecrets.secret,
+        accountingSecret: this.accountingSecret.secret,
       });
 
     const connect = make('OcppConnect', OCPP_FUNCTIONS.connect, 'voltledger-ocpp');
@@ -72,12 +76,13 @@ export class AppStack extends Stack {
     const sweep = make('IdleSessionSweepFunction', SWEEP_FUNCTION, 'voltledger-ocpp');
     const stripeWebhook = make('StripeWebhookFunction', STRIPE_WEBHOOK_FUNCTION, 'voltledger-entitlements');
     const membershipResync = make('MembershipResyncFunction', MEMBERSHIP_RESYNC_FUNCTION, 'voltledger-entitlements');
+    const reconciliationDaily = make('ReconciliationDailyFunction', RECONCILIATION_FUNCTION, 'voltledger-accounting');
     const consumers = Object.fromEntries(
       this.events.consumerIds
         .filter((consumerId) => consumerSpecs[consumerId])
         .map((consumerId) => [consumerId, make(`Consumer-${consumerId}`, consumerSpecs[consumerId]!, `voltledger-${consumerId}`)]),
     );
-    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, ...consumers };
+    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, reconciliationDaily, ...consumers };
 
     // Provisioned concurrency lives on an alias; API Gateway then invokes the alias.
     const messageTarget: IFunction =
@@ -121,6 +126,14 @@ export class AppStack extends Stack {
       retryAttempts: 2,
       maxEventAge: Duration.minutes(30),
     });
+    // Stripe makes yesterday's balance transactions final overnight; a missed run is worth a retry.
+    new RecurringJob(this, 'ReconciliationSchedule', {
+      handler: reconciliationDaily.fn,
+      description: 'reconcile yesterday against Stripe and report sessions without a financial closure',
+      every: Duration.days(1),
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(6),
+    });
     this.events.connect(Object.fromEntries(Object.entries(consumers).map(([consumerId, f]) => [consumerId, f.fn])));
 
     new Monitoring(this, 'Monitoring', {
@@ -139,6 +152,7 @@ export class AppStack extends Stack {
     new CfnOutput(this, 'AdminApiUrl', { value: this.admin.url, description: 'Admin HTTP API (SigV4, execute-api:Invoke)' });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'StripeWebhookUrl', { value: this.stripeWebhook.url, description: 'Stripe dashboard -> Webhooks -> endpoint URL' });
+    new CfnOutput(this, 'AccountingSecretArn', { value: this.accountingSecret.secret.secretArn, description: 'Put {"webhookUrl": "https://...", "signingSecret": "..."} here' });
     new CfnOutput(this, 'StripeSecretsArn', { value: this.stripeSecrets.secret.secretArn, description: 'Put {"secretKey": "sk_...", "webhookSecret": "whsec_..."} here' });
 
     this.suppressFunctionFindings();

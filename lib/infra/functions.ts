@@ -18,6 +18,8 @@ export interface FunctionSpec {
   readonly manageConnections?: boolean;
   /** Reads the Stripe secrets (secret key, webhook signing secret) through the Parameters and Secrets extension. */
   readonly readsStripeSecrets?: boolean;
+  /** Reads the accounting webhook secret (URL and signing secret) through the Parameters and Secrets extension. */
+  readonly readsAccountingSecret?: boolean;
   readonly memorySizeMb?: number;
   readonly timeoutSeconds?: number;
 }
@@ -52,16 +54,29 @@ export const OCPP_FUNCTIONS = {
 /** The admin HTTP API (IAM auth): charge points, id tags, tariffs, sessions, commands to charge points. */
 export const ADMIN_FUNCTION: FunctionSpec = {
   entry: 'functions/admin/handler.ts',
-  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions and commands',
-  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite' },
+  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, commands, ledger and reconciliation',
+  // Ledger: entries, write-offs, reconciliation reports, the chart override.
+  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite', Ledger: 'readWrite' },
   // POST /admin/jobs/complete-idle-sessions completes sessions, which publishes SessionCompleted.
   publishesEvents: true,
   // Commands to charge points go out through @connections.
   manageConnections: true,
   // GET .../commands/{id}?waitSeconds= polls up to 25 s; the HTTP API gives up at 30 s.
   timeoutSeconds: 29,
-  // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships.
+  // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships;
+  // POST /admin/reconciliations reads balance transactions.
   readsStripeSecrets: true,
+  // POST /admin/accounting/replay re-sends dead letters to the accounting webhook.
+  readsAccountingSecret: true,
+};
+
+/** The daily reconciliation of yesterday against Stripe, and the revenue-assurance report. */
+export const RECONCILIATION_FUNCTION: FunctionSpec = {
+  entry: 'functions/accounting/reconcile-handler.ts',
+  description: 'Daily: reconciles yesterday (sessions vs Stripe vs ledger) and reports sessions without a financial closure',
+  tables: { Ledger: 'readWrite', Sessions: 'read' },
+  readsStripeSecrets: true,
+  timeoutSeconds: 300,
 };
 
 /** The Stripe webhook endpoint: verifies, dedupes, re-reads subscriptions, rewrites the entitlement cache. */
@@ -108,9 +123,31 @@ export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
     publishesEvents: true,
     timeoutSeconds: 30,
   },
+  ledger: {
+    entry: 'functions/accounting/ledger-handler.ts',
+    description: 'Books money events as balanced journal entries (once per event) and publishes JournalEntryPosted',
+    tables: { Ledger: 'readWrite' },
+    publishesEvents: true,
+    timeoutSeconds: 30,
+  },
+  'accounting-sync': {
+    entry: 'functions/accounting/sync-handler.ts',
+    description: 'Pushes each journal entry to the accounting webhook (signed, idempotent, retried, then dead-lettered)',
+    tables: { Ledger: 'readWrite' },
+    readsAccountingSecret: true,
+    // Five attempts with backoff (0.5 + 1 + 2 + 4 s) and a 10 s timeout each fit well inside.
+    timeoutSeconds: 90,
+  },
+  reconciliation: {
+    entry: 'functions/accounting/reconcile-handler.ts',
+    description: 'Reconciles a paid payout: its balance transactions vs the ledger vs session settlements',
+    tables: { Ledger: 'readWrite', Sessions: 'read' },
+    readsStripeSecrets: true,
+    timeoutSeconds: 300,
+  },
 };
 
 /** Every function the app stack deploys, by name (the bundle test and benchmark walk this). */
 export function deployedFunctions(consumers: Readonly<Record<string, FunctionSpec>> = CONSUMERS): Record<string, FunctionSpec> {
-  return { ...OCPP_FUNCTIONS, admin: ADMIN_FUNCTION, sweep: SWEEP_FUNCTION, stripeWebhook: STRIPE_WEBHOOK_FUNCTION, membershipResync: MEMBERSHIP_RESYNC_FUNCTION, ...consumers };
+  return { ...OCPP_FUNCTIONS, admin: ADMIN_FUNCTION, sweep: SWEEP_FUNCTION, stripeWebhook: STRIPE_WEBHOOK_FUNCTION, membershipResync: MEMBERSHIP_RESYNC_FUNCTION, reconciliationDaily: RECONCILIATION_FUNCTION, ...consumers };
 }

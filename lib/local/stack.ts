@@ -27,6 +27,9 @@ import { seedDemoData } from './seed.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
 import type Stripe from 'stripe';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
+import { buildAccountingDeps, type AccountingDeps } from '../../functions/accounting/deps.ts';
+import type { SyncConfig } from '../../functions/accounting/sync.ts';
+import { createAccountingReceiver, type AccountingReceiver } from './accounting-receiver.ts';
 
 export type EventConsumer = (event: EventBridgeEvent<string, unknown>) => Promise<void>;
 
@@ -55,6 +58,11 @@ export interface LocalStackOptions {
    * Without it, `POST /webhooks/stripe` answers 503.
    */
   stripe?: LocalStripeSource | LocalStripeEmulatorSource;
+  /**
+   * The accounting sync: by default journal entries go to the local receiver at
+   * `/accounting/webhook` (signed with a generated secret); or to another webhook.
+   */
+  accounting?: { webhookUrl?: string; webhookSecret?: string; syncConfig?: Partial<SyncConfig>; /** Stripe for reconciliation when not the emulator. */ stripe?: Stripe };
 }
 
 interface LocalStripeCommon {
@@ -99,6 +107,8 @@ export interface LocalStack {
   memberships: { store: MembershipStore; sync: MembershipSync | undefined };
   /** With `stripe.emulator`: the running emulator (its `url`, `control`), a real SDK client for it, and the webhook secret. */
   stripeEmulator?: { emulator: StripeEmulator; client: Stripe; webhookSecret: string };
+  /** The ledger, sync, reconciliation; the local accounting receiver and where entries are sent. */
+  accounting: AccountingDeps & { receiver: AccountingReceiver; webhookUrl: string; webhookSecret: string };
   close(): Promise<void>;
 }
 
@@ -182,7 +192,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
   const system = createCentralSystem(deps);
-  Object.assign(handlers, { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }) }, options.consumers);
+  const webhookSecret = options.accounting?.webhookSecret ?? `vlwh_${randomBytes(24).toString('base64url')}`;
+  const webhookUrl = options.accounting?.webhookUrl ?? `${baseUrl}/accounting/webhook`;
+  const receiver = createAccountingReceiver({ secret: webhookSecret, clock, dataDir: options.dataDir });
+  const accounting = buildAccountingDeps({
+    dynamo,
+    ledgerTable: tables.Ledger,
+    sessionsTable: tables.Sessions,
+    events: deps.events,
+    webhook: { url: webhookUrl, secret: webhookSecret },
+    ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : stripeEmulator ? { stripe: stripeEmulator.client } : {}),
+    syncConfig: options.accounting?.syncConfig,
+    clock,
+    log,
+  });
+  Object.assign(handlers, { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }), ...accounting.consumers }, options.consumers);
   for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
   const memberships = buildMembershipDeps({
     dynamo,
@@ -206,7 +230,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log,
       })
     : undefined;
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) } });
+  const admin = createAdminApi({
+    stores: deps.stores,
+    system,
+    clock,
+    log,
+    adminToken,
+    memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) },
+    accounting: { ...accounting, receiver },
+  });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {
@@ -233,6 +265,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (url.pathname === '/' || url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ service: 'voltledger', ocpp: `ws://${host}:${port}/ocpp/{chargePointId}`, admin: `${baseUrl}/admin`, connections: gateway.connections() }));
+      return;
+    }
+    if (url.pathname === '/accounting/webhook' && req.method === 'POST') {
+      // The local accounting system: the signature is over the exact bytes received.
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+      const result = receiver.handle({ headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(result.statusCode, { 'content-type': 'application/json' });
+      res.end(result.body);
       return;
     }
     const isWebhook = url.pathname === '/webhooks/stripe';
@@ -297,6 +339,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
     memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
     ...(stripeEmulator ? { stripeEmulator } : {}),
+    accounting: { ...accounting, receiver, webhookUrl, webhookSecret },
     async close() {
       if (sweep) clearInterval(sweep);
       // First, so no webhook is delivered to a closing server; undelivered ones persist with the data.
