@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createAdminApi } from '../../functions/admin/api.ts';
 import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
+import { buildAccountingDeps } from '../../functions/accounting/deps.ts';
 import { createStores } from '../../functions/ocpp/deps.ts';
 import { systemClock } from '../../functions/shared/clock.ts';
 import { silentLog } from '../../functions/shared/log.ts';
@@ -48,6 +49,8 @@ export async function adminClient(options: { adminUrl?: string; adminToken?: str
       clock: systemClock,
       log: silentLog,
       memberships: { ...memberships, stripeConfigured: false },
+      // Ledger reads and exports; an entry posted here (a write-off) reaches accounting on the next replay.
+      accounting: buildAccountingDeps({ dynamo, ledgerTable: tables.Ledger, sessionsTable: tables.Sessions, events: { publish: async () => {} }, clock: systemClock, log: silentLog }),
     });
     return {
       async call(method, path, body) {
