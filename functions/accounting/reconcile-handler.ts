@@ -4,8 +4,10 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { log, logger } from '../shared/logger.ts';
 import { systemClock } from '../shared/clock.ts';
 import { accountingDepsFromEnv } from './handlers.ts';
+import { stripeSecretsFromEnv } from '../entitlements/deps.ts';
+import { stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
 
-const deps = accountingDepsFromEnv({ stripe: true });
+const deps = accountingDepsFromEnv({ stripe: async () => stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey) });
 
 /**
  * Reconciliation: as the target of the ReconcilePaidPayouts rule (PayoutPaid) it reconciles that

@@ -32,7 +32,7 @@ const api = createAdminApi({
   adminToken: process.env.ADMIN_TOKEN || undefined,
   memberships: { ...memberships, stripeConfigured },
   // Stripe (reconciliation) and the accounting webhook (replay) are read on first use.
-  accounting: accountingDepsFromEnv({ stripe: stripeConfigured }),
+  accounting: accountingDepsFromEnv(stripeConfigured ? { stripe: async () => stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey) } : {}),
 });
 
 /** Lambda behind the admin HTTP API (IAM auth). */
