@@ -1,9 +1,9 @@
 import type { EventContract } from './contract.ts';
-import { SessionCompleted } from './session-events.ts';
 import { JournalEntryPosted } from './accounting-events.ts';
 import { FleetStatementIssued, RoamingCdrAccepted } from './billing-events.ts';
 import { PayoutPaid, SessionPaymentSettled, STRIPE_MONEY_EVENTS } from './payment-events.ts';
 import { SessionPriced } from './pricing-events.ts';
+import { SessionCompleted, SessionMeterValues, SessionStarted } from './session-events.ts';
 
 /**
  * Who consumes which events. The CDK stack turns each subscription into an EventBridge rule whose
@@ -32,6 +32,8 @@ export function eventPatternFor(subscription: Pick<Subscription, 'events'>): {
 export const SUBSCRIPTIONS: Subscription[] = [
   // A session is priced once it is over for billing (unplugged, or the idle limit passed).
   { ruleName: 'PriceCompletedSessions', consumer: 'pricing', events: [SessionCompleted] },
+  // Card payments: the hold at start, the running cost against it, the capture once priced.
+  { ruleName: 'ChargeCardSessions', consumer: 'payments', events: [SessionStarted, SessionMeterValues, SessionPriced] },
   // Every money event becomes balanced journal entries (functions/accounting, docs/accounting.md).
   {
     ruleName: 'BookMoneyEventsInLedger',

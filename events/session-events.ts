@@ -74,3 +74,21 @@ export const SessionCompleted = defineEvent({
     completedBy: z.enum(['unplugged', 'idle-limit']),
   }),
 });
+
+/**
+ * MeterValues arrived for a running session (stored before this is published). Payments keeps a
+ * running cost from it and raises a card hold before the session outgrows it. Losing one is
+ * harmless (the next one carries the whole picture; pricing reads the stored samples).
+ * Event id: `SessionMeterValues:<chargePointId>:<messageId>`.
+ */
+export const SessionMeterValues = defineEvent({
+  source: OCPP_SOURCE,
+  detailType: 'SessionMeterValues',
+  version: 1,
+  data: z.strictObject({
+    ...sessionRef,
+    /** The latest sample's timestamp in this message. */
+    sampledAt: isoTimestamp,
+    samples: z.number().int().positive(),
+  }),
+});

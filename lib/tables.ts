@@ -15,7 +15,7 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions' | 'Ledger';
+export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions' | 'Payments' | 'Ledger';
 
 export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   Registry: {
@@ -65,6 +65,17 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
       { indexName: 'byDay', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
       // Journal lines by account, in date order.
       { indexName: 'byAccount', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    ],
+  },
+  Payments: {
+    id: 'Payments',
+    envVar: 'PAYMENTS_TABLE',
+    description:
+      'Card payments of sessions (hold, increments, settlement plan and outcome, refunds), small amounts carried to a driver\'s next session, payment policies per site and charger, Terminal readers and the card authorizations waiting for a session.',
+    globalSecondaryIndexes: [
+      // Sparse listings: every Terminal reader (gsi1pk READER), and the reader authorizations not yet
+      // matched to a session (gsi1pk READERAUTH#PENDING, sorted by when their window closes).
+      { indexName: 'listings', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     ],
   },
 };

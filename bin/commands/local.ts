@@ -57,7 +57,10 @@ export async function run(argv: string[]): Promise<number> {
     stripeMode === 'local'
       ? { emulator: { ...(process.env.STRIPE_WEBHOOK_SECRET ? { webhookSecret: process.env.STRIPE_WEBHOOK_SECRET } : {}) }, policy }
       : process.env.STRIPE_WEBHOOK_SECRET
-        ? { subscriptions: new StripeSubscriptionSource(stripeFromEnv()), webhookSecret: process.env.STRIPE_WEBHOOK_SECRET, policy }
+        ? (() => {
+            const client = stripeFromEnv();
+            return { subscriptions: new StripeSubscriptionSource(client), client, webhookSecret: process.env.STRIPE_WEBHOOK_SECRET, policy };
+          })()
         : undefined;
   const stack = await startLocalStack({
     ...(stripe ? { stripe } : {}),
@@ -65,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     dataDir,
     adminToken: process.env.ADMIN_TOKEN || undefined,
     seed: !values['no-seed'],
+    seedPayers: true,
     // The same settings, read the same way, as the Lambda functions.
     config: centralSystemConfigFromEnv(),
     // Journal entries go to the local receiver unless ACCOUNTING_WEBHOOK_URL names another one.
@@ -72,7 +76,6 @@ export async function run(argv: string[]): Promise<number> {
       ...(process.env.ACCOUNTING_WEBHOOK_URL ? { webhookUrl: process.env.ACCOUNTING_WEBHOOK_URL, webhookSecret: requireEnv('ACCOUNTING_WEBHOOK_SECRET') } : {}),
       ...(process.env.ACCOUNTING_WEBHOOK_SECRET ? { webhookSecret: process.env.ACCOUNTING_WEBHOOK_SECRET } : {}),
       syncConfig: syncConfigFromEnv(),
-      ...(stripeMode === 'test' ? { stripe: stripeFromEnv() } : {}),
     },
     log,
   });

@@ -10,6 +10,9 @@ import { hashPassword } from '../ocpp/domain/passwords.ts';
 import { parseBillingProfile, parseTariff } from '../pricing/domain/index.ts';
 import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
 import { membershipRoutes, type MembershipAdminDeps } from './membership-routes.ts';
+import { paymentRoutes } from './payment-routes.ts';
+import type { PaymentDeps } from '../payments/deps.ts';
+import { paymentView } from '../payments/refunds.ts';
 import { accountingRoutes, type AccountingAdminDeps } from './accounting-routes.ts';
 
 export interface AdminApiDeps {
@@ -21,6 +24,8 @@ export interface AdminApiDeps {
   adminToken?: string;
   /** Drivers, membership tiers, fleet accounts (the Entitlements table beyond idTags). */
   memberships?: MembershipAdminDeps;
+  /** Card payments (session payment views, refunds, payment policies, Terminal readers); absent without Stripe. */
+  payments?: PaymentDeps;
   /** Ledger, reconciliation, revenue assurance and the accounting sync (the Ledger table). */
   accounting?: AccountingAdminDeps;
 }
@@ -69,16 +74,19 @@ export function createAdminApi(deps: AdminApiDeps) {
   const { stores, system, clock, log } = deps;
 
   async function sessionView(session: SessionRecord) {
-    const [samples, statusTimeline, price] = await Promise.all([
+    const [samples, statusTimeline, price, payment] = await Promise.all([
       stores.sessions.samples(session.transactionId),
       stores.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
       stores.sessions.getPrice(session.transactionId),
+      deps.payments?.store.get(session.sessionId),
     ]);
     return {
       ...session,
       lifecycle: session.state,
       // The priced session (totals in OCPI CDR terms, line items, periods), once priced.
       price: price ? JSON.parse(price.priceJson) : null,
+      // The card payment (provider, PaymentIntent ids, status, amounts authorized/captured/refunded), when a card pays.
+      payment: payment ? paymentView(payment) : null,
       meterSamples: samples,
       // The connector's statuses from the start until completion (or until now while it runs).
       statusTimeline: statusTimeline.filter((s) => !session.completedAt || s.timestamp <= session.completedAt),
@@ -240,6 +248,7 @@ export function createAdminApi(deps: AdminApiDeps) {
       },
     },
     ...(deps.memberships ? membershipRoutes(deps.memberships, clock, log) : []),
+    ...(deps.payments ? paymentRoutes(deps.payments, clock) : []),
     ...(deps.accounting ? accountingRoutes(deps.accounting, clock) : []),
   ];
 

@@ -8,7 +8,8 @@ import { createAdminApi } from './api.ts';
 import type { HttpEvent } from './http.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requireEnv } from '../shared/env.ts';
-import { buildMembershipDeps, membershipPolicyFromEnv, stripeSecretsFromEnv } from '../entitlements/deps.ts';
+import { buildMembershipDeps, membershipPolicyFromEnv, once, stripeSecretsFromEnv } from '../entitlements/deps.ts';
+import { paymentDepsFromEnv } from '../payments/deps.ts';
 import { StripeSubscriptionSource, stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
 import { lazySubscriptionSource } from '../entitlements/domain/lazy-source.ts';
 import { accountingDepsFromEnv } from '../accounting/handlers.ts';
@@ -23,17 +24,22 @@ const memberships = buildMembershipDeps({
   policy: membershipPolicyFromEnv(),
   log,
 });
-const api = createAdminApi({
-  stores: deps.stores,
-  system: createCentralSystem(deps),
-  clock: systemClock,
-  log,
-  // On AWS the HTTP API's IAM authorizer guards every route; a token is only for the local stack.
-  adminToken: process.env.ADMIN_TOKEN || undefined,
-  memberships: { ...memberships, stripeConfigured },
-  // Stripe (reconciliation) and the accounting webhook (replay) are read on first use.
-  accounting: accountingDepsFromEnv(stripeConfigured ? { stripe: async () => stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey) } : {}),
-});
+// Card payment routes need the Stripe key: built on the first invocation (the secrets extension
+// only answers inside one) and kept warm.
+const api = once(async () =>
+  createAdminApi({
+    stores: deps.stores,
+    system: createCentralSystem(deps),
+    clock: systemClock,
+    log,
+    // On AWS the HTTP API's IAM authorizer guards every route; a token is only for the local stack.
+    adminToken: process.env.ADMIN_TOKEN || undefined,
+    memberships: { ...memberships, stripeConfigured },
+    ...(stripeConfigured ? { payments: (await paymentDepsFromEnv(log)).payment } : {}),
+    // Stripe (reconciliation) and the accounting webhook (replay) are read on first use.
+    accounting: accountingDepsFromEnv(stripeConfigured ? { stripe: async () => stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey) } : {}),
+  }),
+);
 
 /** Lambda behind the admin HTTP API (IAM auth). */
-export const handler = middy((event: HttpEvent) => api(event)).use(injectLambdaContext(logger));
+export const handler = middy(async (event: HttpEvent) => (await api())(event)).use(injectLambdaContext(logger));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChargePointOfflineError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { ChargePointOfflineError, ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 
 /** The parts of an API Gateway HTTP API (payload v2) event the admin API reads. */
 export interface HttpEvent {
@@ -27,6 +27,7 @@ export function errorResult(error: unknown): HttpResult {
   if (error instanceof ValidationError) return json(400, { error: 'ValidationError', field: error.path, message: error.message });
   if (error instanceof NotFoundError) return json(404, { error: 'NotFound', message: error.message });
   if (error instanceof ChargePointOfflineError) return json(409, { error: 'ChargePointOffline', message: error.message });
+  if (error instanceof ConflictError) return json(409, { error: 'Conflict', message: error.message });
   throw error;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildEvent } from '../../events/contract.ts';
-import { SessionCompleted, SessionStarted, SessionStopped } from '../../events/session-events.ts';
+import { SessionCompleted, SessionMeterValues, SessionStarted, SessionStopped } from '../../events/session-events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ChargePointOfflineError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
@@ -22,6 +22,7 @@ import {
   type PendingCall,
   type SessionRecord,
 } from './domain/model.ts';
+import { DEFAULT_LOCKOUT_POLICY, lockoutState, type LockoutPolicy } from './domain/lockout.ts';
 import { parseBasicAuth, verifyPassword } from './domain/passwords.ts';
 import type { ConnectionPort, EntitlementPort, EventPort, RegistryPort, SessionPort, TariffPort } from './domain/ports.ts';
 import { isKnownAction, validateRequest, validateResponse } from './domain/validation.ts';
@@ -35,6 +36,8 @@ export interface CentralSystemConfig {
   singleSessionPerIdTag?: boolean;
   /** How long a session may hold its idTag without a StopTransaction before the hold is ignored. */
   activeSessionMaxAgeSeconds?: number;
+  /** `$connect` brute-force lockout per charge point identity (default 10 wrong passwords per 5 minutes). */
+  connectLockout?: LockoutPolicy;
 }
 
 export interface CentralSystemDeps {
@@ -88,6 +91,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     rejectConcurrent: config.singleSessionPerIdTag ?? false,
     activeSessionMaxAgeMs: (config.activeSessionMaxAgeSeconds ?? 24 * 3600) * 1000,
   };
+  const lockoutPolicy = config.connectLockout ?? DEFAULT_LOCKOUT_POLICY;
 
   // Immutable facts worth remembering in a warm container: a connection id is never reused, and a
   // transaction belongs to one charge point forever.
@@ -295,7 +299,20 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         await registry.recordNotification(chargePointId, 'MeterValues.unknownTransaction', req, receivedAt, messageId);
         return {};
       }
-      await sessions.addSamples(req.transactionId, toSamples(req.meterValue, 'MeterValues'));
+      const samples = toSamples(req.meterValue, 'MeterValues');
+      await sessions.addSamples(req.transactionId, samples);
+      if (samples.length > 0) {
+        // Payments keeps a running cost from this; published after the samples are stored so a
+        // consumer that reads them finds them.
+        const sampledAt = samples.map((s) => s.timestamp).sort().at(-1)!;
+        await events.publish([
+          buildEvent(
+            SessionMeterValues,
+            { sessionId: sessionIdFor(req.transactionId), transactionId: req.transactionId, chargePointId, connectorId: req.connectorId, sampledAt, samples: samples.length },
+            { id: `SessionMeterValues:${chargePointId}:${messageId}`, occurredAt: new Date(sampledAt), correlationId: sessionIdFor(req.transactionId) },
+          ),
+        ]);
+      }
       return {};
     },
 
@@ -420,14 +437,36 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       const refuse: ConnectDecision = { statusCode: 401, headers: { 'WWW-Authenticate': 'Basic realm="VoltLedger OCPP", charset="UTF-8"' } };
       const chargePointId = input.chargePointId;
       const credentials = parseBasicAuth(input.authorization);
-      if (!chargePointId || !credentials) return refuse;
+      if (!chargePointId || !credentials) {
+        log.warn('connect refused: no identity or no Basic auth', { chargePointId: chargePointId ?? null, basicAuth: input.authorization ? 'malformed' : 'missing' });
+        return refuse;
+      }
       if (credentials.username !== chargePointId) {
         log.warn('connect refused: Basic auth username differs from the identity', { chargePointId });
         return refuse;
       }
-      const chargePoint = await registry.getChargePoint(chargePointId);
-      if (!chargePoint || !(await verifyPassword(credentials.password, chargePoint.passwordHash))) {
-        log.warn('connect refused: unknown charge point or wrong password', { chargePointId });
+      // The counter is read beside the profile, so the lockout adds no round trip to a connect.
+      const [chargePoint, failures] = await Promise.all([registry.getChargePoint(chargePointId), registry.loginFailures(chargePointId)]);
+      if (!chargePoint) {
+        // Nothing to guess for an identity that does not exist, so no counter (nor an item per made-up name).
+        log.warn('connect refused: unknown charge point', { chargePointId });
+        return refuse;
+      }
+      const now = clock.now();
+      const lockout = lockoutState(failures, now, lockoutPolicy);
+      if (lockout.locked) {
+        // Refused before scrypt, with the same 401 as a wrong password: a guesser learns nothing.
+        log.warn('connect refused: locked out after repeated wrong passwords', { chargePointId, failures: lockout.failures, lockedUntil: lockout.until.toISOString() });
+        return refuse;
+      }
+      if (!(await verifyPassword(credentials.password, chargePoint.passwordHash))) {
+        const counted = lockoutPolicy.maxFailures > 0 ? await registry.recordLoginFailure(chargePointId, now, lockoutPolicy) : undefined;
+        const nowLocked = counted ? lockoutState(counted, now, lockoutPolicy) : { locked: false as const };
+        log.warn(nowLocked.locked ? 'connect refused: wrong password; identity now locked out' : 'connect refused: wrong password', {
+          chargePointId,
+          ...(counted ? { failures: counted.failures, maxFailures: lockoutPolicy.maxFailures } : {}),
+          ...(nowLocked.locked ? { lockedUntil: nowLocked.until.toISOString() } : {}),
+        });
         return refuse;
       }
       await registry.recordConnection(input.connectionId, chargePointId, input.connectedAt);

@@ -4,6 +4,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { TABLES, type TableId, type TableNames } from '../../lib/tables.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { intFromEnv, requireEnv } from '../shared/env.ts';
+import { ConfigurationError } from '../shared/errors.ts';
 import { EventBridgePublisher } from '../shared/event-publisher.ts';
 import type { Log } from '../shared/log.ts';
 import { log as powertoolsLog } from '../shared/logger.ts';
@@ -12,6 +13,7 @@ import { DynamoEntitlements } from './adapters/dynamo-entitlements.ts';
 import { DynamoRegistry } from './adapters/dynamo-registry.ts';
 import { DynamoSessionStore } from './adapters/dynamo-sessions.ts';
 import { DynamoTariffs } from './adapters/dynamo-tariffs.ts';
+import { DEFAULT_LOCKOUT_POLICY } from './domain/lockout.ts';
 import type { CentralSystemConfig, CentralSystemDeps } from './central-system.ts';
 
 /** Everything the OCPP functions and the admin API store, built once per process. */
@@ -61,12 +63,18 @@ export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNa
 
 /** Central-system settings from the environment, with the defaults documented in the README. */
 export function centralSystemConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CentralSystemConfig {
+  const lockoutSeconds = intFromEnv('OCPP_CONNECT_LOCKOUT_SECONDS', DEFAULT_LOCKOUT_POLICY.windowSeconds, env);
+  if (lockoutSeconds < 1) throw new ConfigurationError(`OCPP_CONNECT_LOCKOUT_SECONDS must be 1 or more, got ${lockoutSeconds}`);
   return {
     // API Gateway drops a connection idle for 10 minutes; a 5-minute heartbeat keeps it open.
     heartbeatIntervalSeconds: intFromEnv('OCPP_HEARTBEAT_INTERVAL_SECONDS', 300, env),
     idleCompletionLimitSeconds: intFromEnv('SESSION_IDLE_LIMIT_SECONDS', 4 * 3600, env),
     singleSessionPerIdTag: env.OCPP_SINGLE_SESSION_PER_IDTAG === 'true',
     activeSessionMaxAgeSeconds: intFromEnv('OCPP_ACTIVE_SESSION_MAX_AGE_SECONDS', 24 * 3600, env),
+    connectLockout: {
+      maxFailures: intFromEnv('OCPP_CONNECT_MAX_FAILURES', DEFAULT_LOCKOUT_POLICY.maxFailures, env),
+      windowSeconds: lockoutSeconds,
+    },
   };
 }
 

@@ -23,6 +23,9 @@ export class ValidationError extends VoltLedgerError {
 /** Thrown when a record that must exist (charge point, session, tariff) does not. */
 export class NotFoundError extends VoltLedgerError {}
 
+/** Thrown when a request is valid but the state of things does not allow it (HTTP 409). */
+export class ConflictError extends VoltLedgerError {}
+
 /** Thrown when a charge point is not connected (API Gateway answered GoneException). */
 export class ChargePointOfflineError extends VoltLedgerError {}
 

@@ -5,7 +5,7 @@ import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
 import { AdminApi } from './admin-api.ts';
 import type { VoltLedgerConfig } from './config.ts';
 import { EventRouting } from './event-routing.ts';
-import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
 import { AccountingSecret } from './accounting.ts';
 import { StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
 import { RecurringJob } from './recurring-job.ts';
@@ -76,13 +76,14 @@ export class AppStack extends Stack {
     const sweep = make('IdleSessionSweepFunction', SWEEP_FUNCTION, 'voltledger-ocpp');
     const stripeWebhook = make('StripeWebhookFunction', STRIPE_WEBHOOK_FUNCTION, 'voltledger-entitlements');
     const membershipResync = make('MembershipResyncFunction', MEMBERSHIP_RESYNC_FUNCTION, 'voltledger-entitlements');
+    const readerPaymentSweep = make('ReaderPaymentSweepFunction', READER_PAYMENT_SWEEP_FUNCTION, 'voltledger-payments');
     const reconciliationDaily = make('ReconciliationDailyFunction', RECONCILIATION_FUNCTION, 'voltledger-accounting');
     const consumers = Object.fromEntries(
       this.events.consumerIds
         .filter((consumerId) => consumerSpecs[consumerId])
         .map((consumerId) => [consumerId, make(`Consumer-${consumerId}`, consumerSpecs[consumerId]!, `voltledger-${consumerId}`)]),
     );
-    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, reconciliationDaily, ...consumers };
+    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, readerPaymentSweep, reconciliationDaily, ...consumers };
 
     // Provisioned concurrency lives on an alias; API Gateway then invokes the alias.
     const messageTarget: IFunction =
@@ -125,6 +126,13 @@ export class AppStack extends Stack {
       every: Duration.hours(1),
       retryAttempts: 2,
       maxEventAge: Duration.minutes(30),
+    });
+    new RecurringJob(this, 'ReaderPaymentSweepSchedule', {
+      handler: readerPaymentSweep.fn,
+      description: 'release card-reader holds no session claimed',
+      every: Duration.minutes(1),
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
     });
     // Stripe makes yesterday's balance transactions final overnight; a missed run is worth a retry.
     new RecurringJob(this, 'ReconciliationSchedule', {

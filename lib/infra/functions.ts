@@ -54,9 +54,10 @@ export const OCPP_FUNCTIONS = {
 /** The admin HTTP API (IAM auth): charge points, id tags, tariffs, sessions, commands to charge points. */
 export const ADMIN_FUNCTION: FunctionSpec = {
   entry: 'functions/admin/handler.ts',
-  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, commands, ledger and reconciliation',
+  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, payments, commands, ledger and reconciliation',
+  // Payments: session payment views, refunds (Stripe), payment policies, Terminal readers (arming them creates PaymentIntents).
   // Ledger: entries, write-offs, reconciliation reports, the chart override.
-  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite', Ledger: 'readWrite' },
+  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite', Payments: 'readWrite', Ledger: 'readWrite' },
   // POST /admin/jobs/complete-idle-sessions completes sessions, which publishes SessionCompleted.
   publishesEvents: true,
   // Commands to charge points go out through @connections.
@@ -82,9 +83,16 @@ export const RECONCILIATION_FUNCTION: FunctionSpec = {
 /** The Stripe webhook endpoint: verifies, dedupes, re-reads subscriptions, rewrites the entitlement cache. */
 export const STRIPE_WEBHOOK_FUNCTION: FunctionSpec = {
   entry: 'functions/entitlements/webhook-handler.ts',
-  description: 'Stripe webhooks (signature checked): subscription and invoice events -> entitlement cache',
-  tables: { Entitlements: 'readWrite' },
+  description: 'Stripe webhooks (signature checked): memberships -> entitlement cache; money events -> bus; reader payments -> RemoteStart',
+  // Entitlements: memberships and the idTag a reader payment starts with. Payments: reader
+  // authorizations and refunds. Registry: the pending RemoteStartTransaction call. Sessions: read
+  // by the payments wiring (running sessions).
+  tables: { Entitlements: 'readWrite', Payments: 'readWrite', Registry: 'readWrite', Sessions: 'read', Tariffs: 'read' },
   readsStripeSecrets: true,
+  // PaymentCaptured, PaymentRefunded, DisputeOpened, PayoutPaid... for accounting.
+  publishesEvents: true,
+  // A card approved at a charger's reader starts the session (RemoteStartTransaction).
+  manageConnections: true,
   // Stripe waits up to 10 s (then retries); a refresh is a few Stripe reads and DynamoDB writes.
   timeoutSeconds: 10,
 };
@@ -107,6 +115,15 @@ export const SWEEP_FUNCTION: FunctionSpec = {
   timeoutSeconds: 60,
 };
 
+/** Releases card authorizations at readers that no session claimed within the window (every minute). */
+export const READER_PAYMENT_SWEEP_FUNCTION: FunctionSpec = {
+  entry: 'functions/payments/sweep-handler.ts',
+  description: 'Cancels card-reader holds that no session claimed within the matching window',
+  tables: { Payments: 'readWrite', Registry: 'read', Sessions: 'read', Tariffs: 'read', Entitlements: 'read' },
+  readsStripeSecrets: true,
+  timeoutSeconds: 60,
+};
+
 /**
  * Consumers of events/routing.ts subscriptions, by consumer id. Adding a consumer is one entry
  * here (its handler file and what it touches); the stack creates its function, and every
@@ -122,6 +139,20 @@ export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
     tables: { Sessions: 'readWrite', Tariffs: 'read', Registry: 'read' },
     publishesEvents: true,
     timeoutSeconds: 30,
+  },
+  payments: {
+    entry: 'functions/payments/handler.ts',
+    description: 'Card payments: hold on SessionStarted, running cost and incremental authorization on SessionMeterValues, capture on SessionPriced',
+    // Payments: the session's payment record, carried small amounts, policies, reader authorizations.
+    // Sessions/Registry/Tariffs: the session, its samples and tariff for the running cost; Registry
+    // also stores the pending RemoteStopTransaction. Entitlements: the idTag's driver and saved card.
+    tables: { Payments: 'readWrite', Sessions: 'read', Registry: 'readWrite', Tariffs: 'read', Entitlements: 'read' },
+    publishesEvents: true,
+    // A declined hold or one that cannot grow stops the session (RemoteStopTransaction).
+    manageConnections: true,
+    readsStripeSecrets: true,
+    // A settlement is a few Stripe calls (retrieve, capture, maybe an off-session charge) at up to 10 s each.
+    timeoutSeconds: 60,
   },
   ledger: {
     entry: 'functions/accounting/ledger-handler.ts',
@@ -149,5 +180,14 @@ export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
 
 /** Every function the app stack deploys, by name (the bundle test and benchmark walk this). */
 export function deployedFunctions(consumers: Readonly<Record<string, FunctionSpec>> = CONSUMERS): Record<string, FunctionSpec> {
-  return { ...OCPP_FUNCTIONS, admin: ADMIN_FUNCTION, sweep: SWEEP_FUNCTION, stripeWebhook: STRIPE_WEBHOOK_FUNCTION, membershipResync: MEMBERSHIP_RESYNC_FUNCTION, reconciliationDaily: RECONCILIATION_FUNCTION, ...consumers };
+  return {
+    ...OCPP_FUNCTIONS,
+    admin: ADMIN_FUNCTION,
+    sweep: SWEEP_FUNCTION,
+    stripeWebhook: STRIPE_WEBHOOK_FUNCTION,
+    membershipResync: MEMBERSHIP_RESYNC_FUNCTION,
+    readerPaymentSweep: READER_PAYMENT_SWEEP_FUNCTION,
+    reconciliationDaily: RECONCILIATION_FUNCTION,
+    ...consumers,
+  };
 }

@@ -13,6 +13,7 @@ export const TABLE_LOGICAL_IDS: Readonly<Record<TableId, string>> = {
   Entitlements: 'EntitlementsTable',
   Tariffs: 'TariffsTable',
   Sessions: 'SessionsTable',
+  Payments: 'PaymentsTable',
   Ledger: 'LedgerTable',
 };
 

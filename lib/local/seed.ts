@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import type { OcppStores } from '../../functions/ocpp/deps.ts';
 import { hashPassword } from '../../functions/ocpp/domain/passwords.ts';
 
@@ -51,4 +52,25 @@ export async function seedDemoData(stores: OcppStores, now: Date): Promise<boole
   }
   for (const tag of DEMO.idTags) await stores.entitlements.put({ ...tag, updatedAt: at });
   return true;
+}
+
+/**
+ * With the Stripe emulator: the demo drivers pay by card. DEMO-RETAIL's driver has a Visa on file
+ * (retail through the app); DEMO-MEMBER's driver subscribes to the `plus` tier's price, so the
+ * emulator's webhooks make it a member. Goes through the admin API, as an operator would.
+ */
+export async function seedDemoPayers(stripe: Stripe, admin: (method: string, path: string, body: unknown) => Promise<{ statusCode: number; body: string }>): Promise<void> {
+  const ok = async (method: string, path: string, body: unknown) => {
+    const result = await admin(method, path, body);
+    if (result.statusCode >= 300) throw new Error(`seeding demo payers: ${method} ${path} answered ${result.statusCode} ${result.body}`);
+  };
+  const customer = (name: string) =>
+    stripe.customers.create({ name, email: `${name.toLowerCase().replace(/\W+/g, '.')}@voltledger.example`, payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+  const retail = await customer('Demo Retail');
+  await ok('PUT', '/admin/drivers/demo-retail', { stripeCustomerId: retail.id, defaultPaymentMethodId: retail.invoice_settings.default_payment_method, idTags: ['DEMO-RETAIL'] });
+  const price = await stripe.prices.create({ currency: 'eur', unit_amount: 999, recurring: { interval: 'month' }, product_data: { name: 'VoltLedger Plus' } });
+  await ok('PUT', '/admin/membership-tiers/plus', { name: 'VoltLedger Plus', stripePriceIds: [price.id] });
+  const member = await customer('Demo Member');
+  await ok('PUT', '/admin/drivers/demo-member', { stripeCustomerId: member.id, defaultPaymentMethodId: member.invoice_settings.default_payment_method, idTags: ['DEMO-MEMBER'] });
+  await stripe.subscriptions.create({ customer: member.id, items: [{ price: price.id }] });
 }

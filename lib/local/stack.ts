@@ -17,13 +17,17 @@ import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websock
 import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { createPricingConsumer } from '../../functions/pricing/consumer.ts';
+import { createPaymentsConsumer } from '../../functions/payments/consumer.ts';
+import { buildPaymentDeps, type PaymentDeps } from '../../functions/payments/deps.ts';
+import { mergeHandlers } from '../../functions/payments/stripe-money-events.ts';
+import { paymentEventHandlers } from '../../functions/payments/webhook-handlers.ts';
 import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
 import type { MembershipPolicy } from '../../functions/entitlements/domain/model.ts';
 import type { MembershipStore, SubscriptionSource } from '../../functions/entitlements/domain/ports.ts';
 import type { MembershipSync } from '../../functions/entitlements/membership-sync.ts';
 import { createStripeWebhook, membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
 import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
-import { seedDemoData } from './seed.ts';
+import { seedDemoData, seedDemoPayers } from './seed.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
 import type Stripe from 'stripe';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
@@ -43,6 +47,8 @@ export interface LocalStackOptions {
   adminToken?: string;
   /** Seed the demo charge points, id tags and tariff on first start (default true). */
   seed?: boolean;
+  /** With the Stripe emulator and `seed`: give the demo drivers cards and a membership in it (default false; `voltledger local` turns it on). */
+  seedPayers?: boolean;
   config?: Partial<CentralSystemConfig>;
   /** How often stopped sessions are checked against the idle limit (default 60 s; 0 disables). */
   sweepIntervalMs?: number;
@@ -76,6 +82,8 @@ interface LocalStripeCommon {
 export interface LocalStripeSource extends LocalStripeCommon {
   subscriptions: SubscriptionSource;
   webhookSecret: string;
+  /** The SDK client card payments use (Stripe's test mode, a Stripe-compatible server); without it, card payments are off. */
+  client?: Stripe;
 }
 
 /** The local Stripe emulator, started and closed with the stack; state in `${dataDir}/stripe`. */
@@ -105,6 +113,8 @@ export interface LocalStack {
   /** The Stripe webhook endpoint: `http://host:port/webhooks/stripe`. */
   stripeWebhookUrl: string;
   memberships: { store: MembershipStore; sync: MembershipSync | undefined };
+  /** Card payments, when Stripe (or the emulator) is configured. */
+  payments?: PaymentDeps;
   /** With `stripe.emulator`: the running emulator (its `url`, `control`), a real SDK client for it, and the webhook secret. */
   stripeEmulator?: { emulator: StripeEmulator; client: Stripe; webhookSecret: string };
   /** The ledger, sync, reconciliation; the local accounting receiver and where entries are sent. */
@@ -176,7 +186,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
     const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
     stripeEmulator = { emulator, client, webhookSecret };
-    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret };
+    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret, client };
   } else {
     stripeSource = stripeOptions;
   }
@@ -192,6 +202,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
   const system = createCentralSystem(deps);
+  const payments = stripeSource?.client
+    ? buildPaymentDeps({ dynamo, tables, stores: deps.stores, stripe: stripeSource.client, system, events: deps.events, clock, log })
+    : undefined;
   const webhookSecret = options.accounting?.webhookSecret ?? `vlwh_${randomBytes(24).toString('base64url')}`;
   const webhookUrl = options.accounting?.webhookUrl ?? `${baseUrl}/accounting/webhook`;
   const receiver = createAccountingReceiver({ secret: webhookSecret, clock, dataDir: options.dataDir });
@@ -201,12 +214,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sessionsTable: tables.Sessions,
     events: deps.events,
     webhook: { url: webhookUrl, secret: webhookSecret },
-    ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : stripeEmulator ? { stripe: stripeEmulator.client } : {}),
+    ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : stripeSource?.client ? { stripe: stripeSource.client } : {}),
     syncConfig: options.accounting?.syncConfig,
     clock,
     log,
   });
-  Object.assign(handlers, { pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }), ...accounting.consumers }, options.consumers);
+  Object.assign(
+    handlers,
+    {
+      pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }),
+      payments: payments ? createPaymentsConsumer(payments.payments) : cardPaymentsOff(log),
+      ...accounting.consumers,
+    },
+    options.consumers,
+  );
   for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
   const memberships = buildMembershipDeps({
     dynamo,
@@ -224,7 +245,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ? createStripeWebhook({
         secret: stripeSource.webhookSecret,
         toleranceSeconds: stripeSource.toleranceSeconds,
-        handlers: { ...membershipEventHandlers(memberships.sync), ...stripeSource.handlers },
+        handlers: mergeHandlers(
+          membershipEventHandlers(memberships.sync),
+          payments && stripeSource.client ? paymentEventHandlers({ payment: payments, stripe: stripeSource.client, events: deps.events, clock, log }) : {},
+          stripeSource.handlers ?? {},
+        ),
         store: memberships.store,
         clock,
         log,
@@ -237,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
     adminToken,
     memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) },
+    ...(payments ? { payments } : {}),
     accounting: { ...accounting, receiver },
   });
 
@@ -308,7 +334,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   stripeEmulator?.emulator.addWebhookEndpoint(`${baseUrl}/webhooks/stripe`);
 
   if (options.seed ?? true) {
-    if (await seedDemoData(deps.stores, clock.now())) log.info('seeded demo charge points, id tags and tariff');
+    if (await seedDemoData(deps.stores, clock.now())) {
+      log.info('seeded demo charge points, id tags and tariff');
+      if (stripeEmulator && options.seedPayers) {
+        const call = (method: string, path: string, body: unknown) =>
+          admin({
+            rawPath: path,
+            rawQueryString: '',
+            headers: { authorization: `Bearer ${adminToken}` },
+            body: JSON.stringify(body),
+            isBase64Encoded: false,
+            requestContext: { http: { method, path } },
+          });
+        await seedDemoPayers(stripeEmulator.client, call);
+        log.info('seeded demo payers in the Stripe emulator: DEMO-RETAIL pays by card, DEMO-MEMBER subscribes to plus');
+      }
+    }
   }
 
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
@@ -318,9 +359,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ? setInterval(() => {
           if (sweeping) return;
           sweeping = true;
-          system
-            .completeIdleSessions()
-            .catch((error) => log.error('idle-session sweep failed', { error: String(error) }))
+          Promise.all([
+            system.completeIdleSessions().catch((error) => log.error('idle-session sweep failed', { error: String(error) })),
+            payments?.readers.releaseUnmatched().catch((error) => log.error('reader-payment sweep failed', { error: String(error) })),
+          ])
             .finally(() => (sweeping = false));
         }, sweepIntervalMs)
       : undefined;
@@ -338,6 +380,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     system,
     stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
     memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
+    ...(payments ? { payments } : {}),
     ...(stripeEmulator ? { stripeEmulator } : {}),
     accounting: { ...accounting, receiver, webhookUrl, webhookSecret },
     async close() {
@@ -351,5 +394,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamo.destroy();
       await dynamoServer.close();
     },
+  };
+}
+
+/** Without Stripe there are no card payments: the payments consumer acknowledges its events and says so once. */
+function cardPaymentsOff(log: Log): EventConsumer {
+  let warned = false;
+  return async () => {
+    if (warned) return;
+    warned = true;
+    log.warn('Stripe is not configured: card payments are off (holds, captures); sessions are still priced');
   };
 }

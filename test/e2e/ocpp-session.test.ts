@@ -95,8 +95,9 @@ describe('OCPP 1.6J end to end on the local stack', () => {
       expect(view.body.meterSamples[0].sampledValue[0]).toMatchObject({ value: '10.900', unit: 'kWh' });
       expect(view.body.statusTimeline.map((s: { status: string }) => s.status)).toEqual(['Charging', 'SuspendedEV', 'Finishing', 'Available']);
 
+      // One SessionMeterValues per MeterValues message (payments keeps a running cost from them).
       const types = events.filter((e) => e.sessionId === `sess_${transactionId}`).map((e) => e.type);
-      expect(types).toEqual(['SessionStarted', 'SessionStopped', 'SessionCompleted', 'SessionPriced']);
+      expect(types).toEqual(['SessionStarted', 'SessionMeterValues', 'SessionMeterValues', 'SessionStopped', 'SessionCompleted', 'SessionPriced']);
 
       // Priced by the pricing consumer on SessionCompleted, with the tariff version snapshotted at
       // start: 2 kWh at the 07:00-22:00 rate (10:00 in Berlin), 0.49 EUR/kWh + 19 % VAT.

@@ -24,7 +24,7 @@ describe('function permissions', () => {
   let accountingSecretRef: unknown;
 
   beforeAll(() => {
-    // With every subscription, so the consumers (ledger, accounting-sync, reconciliation) exist.
+    // Every subscription, so consumer functions (pricing, payments, ledger, accounting-sync, reconciliation) exist too.
     synth = synthesize({ subscriptions: SUBSCRIPTIONS });
     const app = synth.stacks.app;
     const resources = synth.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
@@ -83,11 +83,11 @@ describe('function permissions', () => {
     );
   });
 
-  it('admin: every table read/write, PutEvents (complete-idle-sessions, write-offs), ManageConnections (commands), the Stripe secret (drivers, resync, reconciliation), the accounting secret (replay)', () => {
+  it('admin: every table read/write, PutEvents (complete-idle-sessions, write-offs), ManageConnections (commands), the Stripe secret (drivers, resync, refunds, readers, reconciliation), the accounting secret (replay)', () => {
     expect(sortResources(permissionsOf('admin'))).toEqual(
       sortResources(
         merge(
-          readWrite([...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)), indexArns('SessionsTable'), indexArns('LedgerTable')]),
+          readWrite([...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)), indexArns('SessionsTable'), indexArns('PaymentsTable'), indexArns('LedgerTable')]),
           { 'events:PutEvents': [busArn] },
           { 'execute-api:ManageConnections': [manageConnections()] },
           readStripeSecret(),
@@ -117,8 +117,44 @@ describe('function permissions', () => {
     );
   });
 
-  it.each(['stripeWebhook', 'membershipResync'])('%s: Entitlements read/write and the Stripe secret, nothing else (no PutEvents, no @connections)', (name) => {
-    expect(sortResources(permissionsOf(name))).toEqual(sortResources(merge(readWrite([tableArn('EntitlementsTable')]), readStripeSecret())));
+  it('membershipResync: Entitlements read/write and the Stripe secret, nothing else (no PutEvents, no @connections)', () => {
+    expect(sortResources(permissionsOf('membershipResync'))).toEqual(sortResources(merge(readWrite([tableArn('EntitlementsTable')]), readStripeSecret())));
+  });
+
+  it('stripeWebhook: Entitlements, Payments and Registry read/write, Sessions and Tariffs read, PutEvents (money events), ManageConnections (reader RemoteStart), the Stripe secret', () => {
+    expect(sortResources(permissionsOf('stripeWebhook'))).toEqual(
+      sortResources(
+        merge(
+          readWrite([tableArn('EntitlementsTable'), tableArn('PaymentsTable'), indexArns('PaymentsTable'), tableArn('RegistryTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('SessionsTable'), indexArns('SessionsTable'), tableArn('TariffsTable')]])),
+          { 'events:PutEvents': [busArn] },
+          { 'execute-api:ManageConnections': [manageConnections()] },
+          readStripeSecret(),
+        ),
+      ),
+    );
+  });
+
+  it('payments consumer: Payments and Registry read/write, Sessions, Tariffs and Entitlements read, PutEvents, ManageConnections (RemoteStop), the Stripe secret', () => {
+    expect(sortResources(permissionsOf('payments'))).toEqual(
+      sortResources(
+        merge(
+          readWrite([tableArn('PaymentsTable'), indexArns('PaymentsTable'), tableArn('RegistryTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('SessionsTable'), indexArns('SessionsTable'), tableArn('TariffsTable'), tableArn('EntitlementsTable')]])),
+          { 'events:PutEvents': [busArn] },
+          { 'execute-api:ManageConnections': [manageConnections()] },
+          readStripeSecret(),
+        ),
+      ),
+    );
+  });
+
+  it('readerPaymentSweep: Payments read/write, the Stripe secret, no PutEvents, no @connections', () => {
+    const perms = permissionsOf('readerPaymentSweep');
+    expect(perms['dynamodb:PutItem']?.map((r) => JSON.stringify(r))).toEqual([JSON.stringify(tableArn('PaymentsTable')), JSON.stringify(indexArns('PaymentsTable'))]);
+    expect(perms['events:PutEvents']).toBeUndefined();
+    expect(perms['execute-api:ManageConnections']).toBeUndefined();
+    expect(perms['secretsmanager:GetSecretValue']).toEqual([stripeSecretRef]);
   });
 
   it('sweep: Sessions read/write and PutEvents, nothing else', () => {
@@ -151,7 +187,7 @@ describe('function permissions', () => {
     );
   });
 
-  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep', 'stripeWebhook', 'membershipResync', 'ledger', 'accounting-sync', 'reconciliation', 'reconciliationDaily'])('%s: only the basic execution managed policy (its own logs)', (name) => {
+  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep', 'stripeWebhook', 'membershipResync', 'readerPaymentSweep', 'payments', 'ledger', 'accounting-sync', 'reconciliation', 'reconciliationDaily'])('%s: only the basic execution managed policy (its own logs)', (name) => {
     expect(managedPoliciesOf(name)).toEqual([
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
     ]);

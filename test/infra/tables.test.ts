@@ -15,7 +15,7 @@ describe('StatefulStack', () => {
     it('pins every table to a literal logical id (a changed id would replace a table full of money)', () => {
       // Literal strings on purpose: these must never change, whatever the code around them does.
       const tables = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table').map(([id]) => id).sort();
-      expect(tables).toEqual(['EntitlementsTable', 'LedgerTable', 'RegistryTable', 'SessionsTable', 'TariffsTable']);
+      expect(tables).toEqual(['EntitlementsTable', 'LedgerTable', 'PaymentsTable', 'RegistryTable', 'SessionsTable', 'TariffsTable']);
     });
 
     it('holds nothing but the tables (no resource that could drag the stack into replacements)', () => {
@@ -24,7 +24,7 @@ describe('StatefulStack', () => {
 
     it('publishes each table ARN under a fixed output name, the contract with the application stack', () => {
       const outputs = synth.stateful.toJSON().Outputs;
-      expect(Object.keys(outputs).sort()).toEqual(['EntitlementsTableArn', 'LedgerTableArn', 'RegistryTableArn', 'SessionsTableArn', 'TariffsTableArn']);
+      expect(Object.keys(outputs).sort()).toEqual(['EntitlementsTableArn', 'LedgerTableArn', 'PaymentsTableArn', 'RegistryTableArn', 'SessionsTableArn', 'TariffsTableArn']);
       expect(outputs.SessionsTableArn.Value).toEqual({ 'Fn::GetAtt': ['SessionsTable', 'Arn'] });
     });
   });
@@ -34,6 +34,7 @@ describe('StatefulStack', () => {
     ['EntitlementsTable', 'Entitlements'],
     ['TariffsTable', 'Tariffs'],
     ['SessionsTable', 'Sessions'],
+    ['PaymentsTable', 'Payments'],
   ] as const)('%s', (logicalId, tableId) => {
     it('is on demand, with point-in-time recovery and deletion protection, and no physical name', () => {
       const props = resources[logicalId]!.Properties;

@@ -8,6 +8,7 @@ export function setLambdaEnvironment(extra: Record<string, string> = {}): void {
     ENTITLEMENTS_TABLE: 'entitlements',
     TARIFFS_TABLE: 'tariffs',
     SESSIONS_TABLE: 'sessions',
+    PAYMENTS_TABLE: 'payments',
     EVENT_BUS_NAME: 'voltledger',
     OCPP_CONNECTIONS_ENDPOINT: 'https://abc123.execute-api.eu-central-1.amazonaws.com/prod',
     AWS_REGION: 'eu-central-1',

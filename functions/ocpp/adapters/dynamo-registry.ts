@@ -8,6 +8,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
+import { firstFailure, lockEndsAt, type LockoutPolicy, type LoginFailures } from '../domain/lockout.ts';
 import type { ChargePointProfile, ConnectorStatusRecord, PendingCall } from '../domain/model.ts';
 import type { RegistryPort } from '../domain/ports.ts';
 
@@ -16,6 +17,8 @@ const connectorSk = (connectorId: number) => `CONNECTOR#${String(connectorId).pa
 const timelinePrefix = (connectorId?: number) => (connectorId === undefined ? 'STATUS#' : `STATUS#${String(connectorId).padStart(3, '0')}#`);
 /** API Gateway closes every connection after 2 hours; a mapping older than that is garbage (TTL). */
 const CONNECTION_TTL_SECONDS = 3 * 3600;
+/** The `$connect` failure counter of a charge point; expires (TTL `expiresAt`) when its window or lock ends. */
+const LOGIN_FAILURES_SK = 'LOGIN_FAILURES';
 
 function strip<T>(item: Record<string, any>, drop: string[]): T {
   const copy = { ...item };
@@ -253,6 +256,77 @@ export class DynamoRegistry implements RegistryPort {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+
+  async loginFailures(chargePointId: string): Promise<LoginFailures | undefined> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: cpPk(chargePointId), sk: LOGIN_FAILURES_SK }), ConsistentRead: true }),
+    );
+    if (!result.Item) return undefined;
+    const { failures, windowStartedAt, expiresAt } = unmarshall(result.Item);
+    return { failures, windowStartedAt, expiresAt };
+  }
+
+  /**
+   * Counts a wrong password atomically without transactions (dynalite has none): increment while
+   * the window runs; otherwise start a new window, conditional on none having started meanwhile;
+   * if another attempt won that race, increment its window. The failure reaching the limit then
+   * pushes `expiresAt` out to a whole window from now, which is the lock.
+   */
+  async recordLoginFailure(chargePointId: string, at: Date, policy: LockoutPolicy): Promise<LoginFailures> {
+    const key = marshall({ pk: cpPk(chargePointId), sk: LOGIN_FAILURES_SK });
+    const now = Math.floor(at.getTime() / 1000);
+    let counted: LoginFailures | undefined;
+    for (let attempt = 0; attempt < 3 && !counted; attempt += 1) {
+      try {
+        const result = await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET failures = failures + :one, lastFailureAt = :at',
+            ConditionExpression: 'expiresAt > :now',
+            ExpressionAttributeValues: marshall({ ':one': 1, ':now': now, ':at': at.toISOString() }),
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        const { failures, windowStartedAt, expiresAt } = unmarshall(result.Attributes!);
+        counted = { failures, windowStartedAt, expiresAt };
+        break;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      const fresh = firstFailure(at, policy);
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: marshall({ pk: cpPk(chargePointId), sk: LOGIN_FAILURES_SK, chargePointId, ...fresh, lastFailureAt: at.toISOString() }),
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ExpressionAttributeValues: marshall({ ':now': now }),
+          }),
+        );
+        counted = fresh;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+    if (!counted) throw new Error(`could not count a login failure for ${chargePointId}: the counter kept changing`);
+    const lockEnd = lockEndsAt(counted.failures, at, policy);
+    if (lockEnd !== undefined && lockEnd > counted.expiresAt) {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET expiresAt = :end',
+          ConditionExpression: 'failures >= :max AND expiresAt < :end',
+          ExpressionAttributeValues: marshall({ ':end': lockEnd, ':max': policy.maxFailures }),
+        }),
+      ).catch((error) => {
+        if (!isConditionalCheckFailed(error)) throw error;
+      });
+      counted = { ...counted, expiresAt: lockEnd };
+    }
+    return counted;
   }
 
   private query(chargePointId: string, prefix: string): Promise<Array<Record<string, any>>> {

@@ -9,9 +9,10 @@ import type {
   SessionRecord,
   TariffVersionRef,
 } from './model.ts';
+import type { LoginFailurePort } from './lockout.ts';
 
-/** Charge points, connections, connector status and pending calls (the Registry table in AWS). */
-export interface RegistryPort {
+/** Charge points, connections, connector status, pending calls and `$connect` failure counters (the Registry table in AWS). */
+export interface RegistryPort extends LoginFailurePort {
   getChargePoint(chargePointId: string): Promise<ChargePointProfile | undefined>;
   recordConnection(connectionId: string, chargePointId: string, connectedAt: string): Promise<void>;
   /** Resolves a connection to its charge point; undefined once disconnected. */

@@ -17,6 +17,8 @@ export interface TestCard {
   authenticationRequired?: boolean;
   /** Whether the issuer supports incremental authorization (only when it is requested). */
   incrementalAuthorization: boolean;
+  /** `credit` unless stated. */
+  funding?: 'credit' | 'debit' | 'prepaid';
 }
 
 /**
@@ -46,6 +48,47 @@ export const TEST_CARDS: Record<string, TestCard> = {
     decline: { code: 'expired_card', declineCode: 'expired_card', message: 'Your card has expired.' },
   },
   pm_card_authenticationRequired: { brand: 'visa', last4: '3184', incrementalAuthorization: false, authenticationRequired: true },
+};
+
+const declined = (declineCode: string, message: string) => ({ code: 'card_declined', declineCode, message });
+
+/**
+ * The card numbers a simulated Terminal reader accepts in
+ * `POST /v1/test_helpers/terminal/readers/{id}/present_payment_method` (`card_present[number]`),
+ * after Stripe's "Test Stripe Terminal" page: the standard brands approve, the error-case numbers
+ * decline as documented there. As with the online tokens, only visa supports incremental
+ * authorization (when it is requested).
+ */
+export const CARD_PRESENT_TEST_CARDS: Record<string, TestCard> = {
+  '4242424242424242': { brand: 'visa', last4: '4242', incrementalAuthorization: true },
+  '4000056655665556': { brand: 'visa', last4: '5556', incrementalAuthorization: true, funding: 'debit' },
+  '5555555555554444': { brand: 'mastercard', last4: '4444', incrementalAuthorization: false },
+  '5200828282828210': { brand: 'mastercard', last4: '8210', incrementalAuthorization: false, funding: 'debit' },
+  '5105105105105100': { brand: 'mastercard', last4: '5100', incrementalAuthorization: false, funding: 'prepaid' },
+  '378282246310005': { brand: 'amex', last4: '0005', incrementalAuthorization: false },
+  '371449635398431': { brand: 'amex', last4: '8431', incrementalAuthorization: false },
+  '6011111111111117': { brand: 'discover', last4: '1117', incrementalAuthorization: false },
+  '6011000990139424': { brand: 'discover', last4: '9424', incrementalAuthorization: false },
+  '3056930009020004': { brand: 'diners', last4: '0004', incrementalAuthorization: false },
+  '36227206271667': { brand: 'diners', last4: '1667', incrementalAuthorization: false },
+  '3566002020360505': { brand: 'jcb', last4: '0505', incrementalAuthorization: false },
+  '6200000000000005': { brand: 'unionpay', last4: '0005', incrementalAuthorization: false },
+  '4000000000000002': { brand: 'visa', last4: '0002', incrementalAuthorization: false, decline: declined('generic_decline', 'Your card was declined.') },
+  '4000000000009995': { brand: 'visa', last4: '9995', incrementalAuthorization: false, decline: declined('insufficient_funds', 'Your card has insufficient funds.') },
+  '4000000000009987': { brand: 'visa', last4: '9987', incrementalAuthorization: false, decline: declined('lost_card', 'Your card was declined.') },
+  '4000000000009979': { brand: 'visa', last4: '9979', incrementalAuthorization: false, decline: declined('stolen_card', 'Your card was declined.') },
+  '4000000000000069': {
+    brand: 'visa',
+    last4: '0069',
+    incrementalAuthorization: false,
+    decline: { code: 'expired_card', declineCode: 'expired_card', message: 'Your card has expired.' },
+  },
+  '4000000000000119': {
+    brand: 'visa',
+    last4: '0119',
+    incrementalAuthorization: false,
+    decline: { code: 'processing_error', declineCode: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
+  },
 };
 
 /** Minimum charge amounts in minor units (Stripe's table, for the currencies a CPO is likely to use). */
@@ -83,37 +126,37 @@ export interface RequestContext {
 const noRequest: RequestContext = { requestId: null, idempotencyKey: null };
 
 // ---------------------------------------------------------------------------------------------
-// Parameter coercion
+// Parameter coercion (shared with the Terminal module)
 // ---------------------------------------------------------------------------------------------
 
-function str(params: FormObject, name: string): string | undefined {
+export function str(params: FormObject, name: string): string | undefined {
   const value = params[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw invalidParam(`Invalid string: ${name}`, name);
   return value;
 }
 
-function requiredStr(params: FormObject, name: string): string {
+export function requiredStr(params: FormObject, name: string): string {
   const value = str(params, name);
   if (value === undefined || value === '') throw invalidParam(`Missing required param: ${name}.`, name, 'parameter_missing');
   return value;
 }
 
-function int(params: FormObject, name: string): number | undefined {
+export function int(params: FormObject, name: string): number | undefined {
   const value = str(params, name);
   if (value === undefined || value === '') return undefined;
   if (!/^-?\d+$/.test(value)) throw invalidParam(`Invalid integer: ${value}`, name, 'parameter_invalid_integer');
   return Number(value);
 }
 
-function bool(params: FormObject, name: string): boolean | undefined {
+export function bool(params: FormObject, name: string): boolean | undefined {
   const value = str(params, name);
   if (value === undefined || value === '') return undefined;
   if (value !== 'true' && value !== 'false') throw invalidParam(`Invalid boolean: ${value}`, name);
   return value === 'true';
 }
 
-function obj(params: FormObject, name: string): FormObject | undefined {
+export function obj(params: FormObject, name: string): FormObject | undefined {
   const value = params[name];
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) throw invalidParam(`Invalid object: ${name}`, name);
@@ -128,7 +171,7 @@ function list(params: FormObject, name: string): FormValue[] | undefined {
 }
 
 /** Stripe's metadata update rule: keys merge, an empty value deletes a key, `metadata=` clears all. */
-function mergeMetadata(current: Record<string, string>, update: FormValue | undefined): Record<string, string> {
+export function mergeMetadata(current: Record<string, string>, update: FormValue | undefined): Record<string, string> {
   if (update === undefined) return current;
   if (update === '') return {};
   if (typeof update !== 'object' || Array.isArray(update)) throw invalidParam('Invalid metadata', 'metadata');
@@ -207,7 +250,8 @@ export class StripeEngine {
     return id;
   }
 
-  private insert(collection: Collection, object: StripeObject): StripeObject {
+  /** Stores a new object (for the engine and its Terminal module, not for callers of the API). */
+  insert(collection: Collection, object: StripeObject): StripeObject {
     this.state.objects[collection][object.id] = object;
     this.state.seq[object.id] = this.state.nextSeq++;
     return object;
@@ -266,12 +310,13 @@ export class StripeEngine {
     return copy;
   }
 
-  private publish(type: string, object: StripeObject, context: RequestContext, previous?: StripeObject): void {
+  /** Emits an event carrying the object as it is now. */
+  publish(type: string, object: StripeObject, context: RequestContext, previous?: StripeObject): void {
     this.emit(type, this.render(object), previous, context);
   }
 
   /** Applies changes to an object and returns the old values of the fields that changed. */
-  private change(object: StripeObject, changes: StripeObject): StripeObject {
+  change(object: StripeObject, changes: StripeObject): StripeObject {
     const previous: StripeObject = {};
     for (const [key, value] of Object.entries(changes)) {
       if (JSON.stringify(object[key]) !== JSON.stringify(value)) previous[key] = structuredClone(object[key] ?? null);
@@ -611,7 +656,7 @@ export class StripeEngine {
       });
     }
     const pm = this.get('payment_methods', intent.payment_method, 'PaymentMethod', 'payment_method');
-    const card = TEST_CARDS[this.state.testCards[pm.id] ?? ''] ?? TEST_CARDS.pm_card_visa!;
+    const card = this.testCardOf(pm);
     const decline = context.forceDecline
       ? { code: context.forceDecline.code, declineCode: context.forceDecline.declineCode, message: 'Your card was declined.' }
       : card.decline ??
@@ -629,6 +674,26 @@ export class StripeEngine {
       return this.render(intent);
     }
     return this.authorize(intent, pm, card, context);
+  }
+
+  /** How a PaymentMethod behaves: the test card it was made from, visa 4242 when unknown. */
+  private testCardOf(pm: StripeObject): TestCard {
+    const key = this.state.testCards[pm.id] ?? '';
+    const table = pm.type === 'card_present' ? CARD_PRESENT_TEST_CARDS : TEST_CARDS;
+    return table[key] ?? TEST_CARDS.pm_card_visa!;
+  }
+
+  /**
+   * Confirms a PaymentIntent with a PaymentMethod a Terminal reader just read: the same
+   * authorization, decline and capture paths as `confirm`, on-session. A decline throws the 402
+   * `StripeApiError` that `confirm` would answer, after the PaymentIntent recorded it.
+   */
+  confirmPresented(intentId: string, pm: StripeObject, context: RequestContext): StripeObject {
+    const intent = this.get('payment_intents', intentId, 'payment_intent', 'payment_intent');
+    const confirmable = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
+    if (!confirmable.includes(intent.status)) throw this.unexpectedState(intent, 'confirm', confirmable);
+    intent.payment_method = pm.id;
+    return this.confirm(intent, { off_session: false }, context);
   }
 
   private decline(intent: StripeObject, pm: StripeObject, decline: { code: string; declineCode: string; message: string }, context: RequestContext): never {
@@ -651,9 +716,10 @@ export class StripeEngine {
   }
 
   private newCharge(intent: StripeObject, pm: StripeObject, status: 'succeeded' | 'failed'): StripeObject {
-    const cardPresent = intent.payment_method_types.includes('card_present') && !intent.payment_method_types.includes('card');
+    // A reader's PaymentMethod is card_present; a card token on a card_present-only intent is too.
+    const cardPresent = pm.type === 'card_present' || (intent.payment_method_types.includes('card_present') && !intent.payment_method_types.includes('card'));
     const type = cardPresent ? 'card_present' : 'card';
-    const card = pm.card ?? {};
+    const card = pm.card ?? pm.card_present ?? {};
     const details: StripeObject = {
       brand: card.brand,
       country: card.country,
@@ -726,7 +792,26 @@ export class StripeEngine {
       const requested = intent.payment_method_options.card_present?.request_incremental_authorization_support === true;
       details.incremental_authorization_supported = manual && requested && card.incrementalAuthorization;
       details.overcapture_supported = false;
-      details.read_method = 'contactless_emv';
+      details.amount_authorized = intent.amount;
+      details.brand_product = null;
+      details.cardholder_name = null;
+      details.generated_card = null;
+      details.network_transaction_id = randomBytes(8).toString('hex');
+      details.offline = null;
+      details.preferred_locales = ['en'];
+      details.read_method = pm.card_present?.read_method ?? 'contactless_emv';
+      details.receipt = {
+        account_type: card.funding === 'debit' ? 'checking' : 'credit',
+        application_cryptogram: randomBytes(8).toString('hex').toUpperCase(),
+        application_preferred_name: `${String(card.brand ?? 'card').toUpperCase()} ${card.funding === 'debit' ? 'DEBIT' : 'CREDIT'}`,
+        authorization_code: String(100_000 + (randomBytes(3).readUIntBE(0, 3) % 900_000)),
+        authorization_response_code: '3030',
+        cardholder_verification_method: 'approval',
+        dedicated_file_name: 'A0000000031010',
+        terminal_verification_results: '0000000000',
+        transaction_status_information: '0000',
+      };
+      details.wallet = { type: 'unknown' };
     }
     if (manual) details.capture_before = charge.created + this.authorizationValidity;
     this.publish('charge.succeeded', charge, context);
@@ -752,7 +837,7 @@ export class StripeEngine {
       this.publish('payment_intent.payment_failed', intent, noRequest, previous);
       return this.render(intent);
     }
-    return this.authorize(intent, pm, TEST_CARDS[this.state.testCards[pm.id] ?? ''] ?? TEST_CARDS.pm_card_visa!, noRequest);
+    return this.authorize(intent, pm, this.testCardOf(pm), noRequest);
   }
 
   private fee(amount: number): number {
@@ -869,6 +954,7 @@ export class StripeEngine {
     }
     charge.amount = amount;
     if (details.overcapture) details.overcapture.maximum_amount_capturable = amount;
+    if (details.amount_authorized !== undefined) details.amount_authorized = amount;
     if (params.metadata !== undefined) intent.metadata = mergeMetadata(intent.metadata, params.metadata);
     const description = str(params, 'description');
     if (description !== undefined) intent.description = description;

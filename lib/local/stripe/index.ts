@@ -9,9 +9,11 @@ import { StripeEngine, type EngineOptions, type RequestContext, type Subscriptio
 import { StripeApiError, invalidParam } from './errors.ts';
 import { parseForm, type FormObject } from './form.ts';
 import { loadState, saveState, type StripeObject } from './state.ts';
+import { StripeTerminal, type ReaderStatus } from './terminal.ts';
 import { WebhookDispatcher, type DeliveryAttempt, type DeliveryChaos, type WebhookEndpoint } from './webhooks.ts';
 
-export { TEST_CARDS, MINIMUM_AMOUNTS, type TestCard, type SubscriptionStatus } from './engine.ts';
+export { TEST_CARDS, CARD_PRESENT_TEST_CARDS, MINIMUM_AMOUNTS, type TestCard, type SubscriptionStatus } from './engine.ts';
+export type { ReaderStatus } from './terminal.ts';
 export { StripeApiError } from './errors.ts';
 export { signatureHeader, type DeliveryAttempt, type DeliveryChaos, type WebhookEndpoint } from './webhooks.ts';
 
@@ -100,6 +102,10 @@ export interface StripeEmulatorControl {
   drainWebhooks(): Promise<void>;
   /** Every event so far, oldest first. */
   events(): StripeObject[];
+  /** Takes a Terminal reader offline (its actions answer `terminal_reader_offline`) or back online. */
+  setReaderStatus(readerId: string, status: ReaderStatus): StripeObject;
+  /** Every Terminal reader that is not deleted, oldest first. */
+  readers(): StripeObject[];
 }
 
 export interface StripeEmulator {
@@ -152,7 +158,8 @@ function expand(engine: StripeEngine, object: StripeObject, paths: string[]): St
 /**
  * Starts a local Stripe-compatible server for the real `stripe` SDK: PaymentIntents with holds,
  * captures, incremental authorization and expiry; refunds, disputes, balance transactions and
- * payouts; customers, payment methods, prices, subscriptions and invoices; events delivered as
+ * payouts; customers, payment methods, prices, subscriptions and invoices; Terminal locations and
+ * simulated readers (`process_payment_intent`, `present_payment_method`); events delivered as
  * signed webhooks; idempotency keys; and a test-control API (`/_emulator/...`, or
  * {@link StripeEmulator.control}) for time, faults, disputes, payouts and subscription status.
  *
@@ -223,6 +230,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     },
     { ...options.engine, feePercent: options.feePercent, feeFixedMinor: options.feeFixedMinor },
   );
+  const terminal = new StripeTerminal(engine);
 
   const addWebhookEndpoint = (url: string, enabledEvents: string[] = ['*']): string => {
     const existing = endpoints().find((e) => e.url === url);
@@ -328,6 +336,22 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
       },
     },
     { method: 'GET', pattern: /^\/v1\/webhook_endpoints$/, handle: (p) => engine.list('webhook_endpoints', '/v1/webhook_endpoints', p) },
+    { method: 'POST', pattern: /^\/v1\/terminal\/locations$/, handle: (p) => terminal.createLocation(p) },
+    { method: 'GET', pattern: /^\/v1\/terminal\/locations$/, handle: (p) => terminal.listLocations(p) },
+    { method: 'GET', pattern: new RegExp(`^/v1/terminal/locations/${id}$`), handle: (_p, m) => terminal.retrieveLocation(m[1]!) },
+    { method: 'POST', pattern: /^\/v1\/terminal\/readers$/, handle: (p) => terminal.createReader(p) },
+    { method: 'GET', pattern: /^\/v1\/terminal\/readers$/, handle: (p) => terminal.listReaders(p) },
+    { method: 'GET', pattern: new RegExp(`^/v1/terminal/readers/${id}$`), handle: (_p, m) => terminal.retrieveReader(m[1]!) },
+    { method: 'POST', pattern: new RegExp(`^/v1/terminal/readers/${id}$`), handle: (p, m) => terminal.updateReader(m[1]!, p) },
+    { method: 'DELETE', pattern: new RegExp(`^/v1/terminal/readers/${id}$`), handle: (_p, m) => terminal.deleteReader(m[1]!) },
+    { method: 'POST', pattern: new RegExp(`^/v1/terminal/readers/${id}/process_payment_intent$`), handle: (p, m) => terminal.processPaymentIntent(m[1]!, p) },
+    { method: 'POST', pattern: new RegExp(`^/v1/terminal/readers/${id}/cancel_action$`), handle: (_p, m) => terminal.cancelAction(m[1]!) },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/v1/test_helpers/terminal/readers/${id}/present_payment_method$`),
+      authorizes: true,
+      handle: (p, m, c) => terminal.presentPaymentMethod(m[1]!, p, c),
+    },
   ];
 
   // ---- control ------------------------------------------------------------------------------
@@ -357,6 +381,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     deliveries: () => dispatcher.attempts,
     drainWebhooks: () => dispatcher.drain(),
     events: () => Object.values(state.objects.events).sort((a, b) => (state.seq[a.id] ?? 0) - (state.seq[b.id] ?? 0)).map((e) => engine.render(e)),
+    setReaderStatus: (readerId, status) => mutate(() => terminal.setReaderStatus(readerId, status)),
+    readers: () => terminal.readers(),
   };
 
   const controlRoutes: Array<{ method: string; pattern: RegExp; handle: (body: Record<string, unknown>, match: string[]) => unknown }> = [
@@ -375,6 +401,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     { method: 'POST', pattern: /^\/_emulator\/webhooks\/resume$/, handle: (b) => (control.resumeWebhooks(b.order as 'original' | 'reverse' | 'shuffle' | undefined), {}) },
     { method: 'POST', pattern: /^\/_emulator\/webhooks\/endpoints$/, handle: (b) => ({ id: addWebhookEndpoint(String(b.url)) }) },
     { method: 'GET', pattern: /^\/_emulator\/webhooks\/deliveries$/, handle: () => ({ data: control.deliveries() }) },
+    { method: 'GET', pattern: /^\/_emulator\/terminal\/readers$/, handle: () => ({ object: 'list', data: control.readers() }) },
+    { method: 'POST', pattern: new RegExp(`^/_emulator/terminal/readers/${id}/status$`), handle: (b, m) => control.setReaderStatus(m[1]!, b.status as ReaderStatus) },
   ];
 
   // ---- HTTP ---------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ export const COLLECTIONS = {
   in: 'invoices',
   evt: 'events',
   we: 'webhook_endpoints',
+  tml: 'terminal_locations',
+  tmr: 'terminal_readers',
 } as const;
 
 export type Collection = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
@@ -54,7 +56,10 @@ export interface EmulatorState {
   nextSeq: number;
   seq: Record<string, number>;
   objects: Record<Collection, Record<string, StripeObject>>;
-  /** Which test card a materialised PaymentMethod behaves as (`pm_card_visa`, ...). */
+  /**
+   * Which test card a materialised PaymentMethod behaves as: a token (`pm_card_visa`) for `card`,
+   * a card number (`4000000000009995`) for a `card_present` method a simulated reader read.
+   */
   testCards: Record<string, string>;
   /** Payout id per balance transaction it paid out. */
   payoutOf: Record<string, string>;

@@ -44,6 +44,7 @@ describe('local DynamoDB (dynalite)', () => {
       Entitlements: 'voltledger-local-entitlements',
       Tariffs: 'voltledger-local-tariffs',
       Sessions: 'voltledger-local-sessions',
+      Payments: 'voltledger-local-payments',
     });
     expect(localTableNames('test-1').Sessions).toBe('test-1-sessions');
   });

@@ -1,0 +1,25 @@
+import type { MeterSample } from '../../ocpp/domain/model.ts';
+import { parseScaled } from '../../pricing/domain/decimal.ts';
+
+const REGISTER = 'Energy.Active.Import.Register';
+
+/**
+ * The latest energy register reading (Wh, rounded down) among stored samples, or undefined when
+ * none carries one: the running cost prices the session as if it stopped at that reading.
+ * Only whole-charger readings count (no `phase`), in Wh or kWh, read as exact decimals.
+ */
+export function latestRegisterWh(samples: readonly MeterSample[]): { wh: number; at: string } | undefined {
+  let best: { wh: number; at: string } | undefined;
+  for (const sample of samples) {
+    for (const value of sample.sampledValue) {
+      if ((value.measurand ?? REGISTER) !== REGISTER || value.phase) continue;
+      const unit = value.unit ?? 'Wh';
+      if (unit !== 'Wh' && unit !== 'kWh') continue;
+      const milli = parseScaled(value.value ?? '', 3);
+      if (milli === null || milli < 0n) continue;
+      const wh = Number(unit === 'kWh' ? milli : milli / 1000n);
+      if (!best || sample.timestamp > best.at) best = { wh, at: sample.timestamp };
+    }
+  }
+  return best;
+}

@@ -1,0 +1,143 @@
+import type { SettlementOutcome } from '../../../events/payment-events.ts';
+import { minimumChargeMinor } from './amounts.ts';
+
+/** The hold as Stripe reports it when the session is settled. */
+export interface HoldState {
+  paymentIntentId: string;
+  /** `usable`: requires_capture and before capture_before; `expired`/`canceled`: gone; `captured`: already taken (a retry). */
+  status: 'usable' | 'expired' | 'canceled' | 'captured';
+  capturableMinor: number;
+  /** Already captured (status `captured`). */
+  capturedMinor: number;
+  /** Stripe can raise this authorization (incremental authorization available/supported). */
+  incrementable: boolean;
+}
+
+/**
+ * What settling a session will do, decided once and stored before any money moves, so every retry
+ * executes the same plan with the same idempotency keys.
+ */
+export interface SettlementPlan {
+  currency: string;
+  sessionTotalMinor: number;
+  carriedInMinor: number;
+  carriedInSessionIds: string[];
+  dueMinor: number;
+  /** First try to raise the hold to this amount (then capture it whole); on refusal fall back to `capture` + `charge`. */
+  incrementToMinor?: number;
+  /** Capture this much from the hold (the rest is released). */
+  captureMinor: number;
+  /** Cancel the hold without capturing. */
+  cancelHold: boolean;
+  /** Charge this much off-session with the saved card (a top-up after a capture, or the whole amount). */
+  chargeMinor: number;
+  chargePurpose?: 'top_up' | 'off_session_charge';
+  waiveMinor: number;
+  carryMinor: number;
+  /** Due but with no way to collect it (no saved card for a reader payment, no payment method). */
+  uncollectableMinor: number;
+  /** The outcome if every step succeeds. */
+  outcome: SettlementOutcome;
+}
+
+export interface SettlementInput {
+  currency: string;
+  sessionTotalMinor: number;
+  carriedIn?: { amountMinor: number; sessionIds: string[] };
+  hold: HoldState | undefined;
+  /** A saved card can be charged off-session (app payments; not card-present). */
+  canChargeOffSession: boolean;
+  smallAmount: 'waive' | 'carry';
+  /** Reader payments and drivers without an identity cannot carry to a next session. */
+  canCarry: boolean;
+}
+
+/**
+ * Plans a session's settlement. Amounts incl. VAT, minor units. Invariant:
+ * `due = capture + charge + waive + carry + uncollectable` (with an increment, `capture` is the
+ * whole due amount and the fallback is recomputed by {@link fallbackAfterRefusedIncrement}).
+ */
+export function planSettlement(input: SettlementInput): SettlementPlan {
+  const carriedIn = input.carriedIn ?? { amountMinor: 0, sessionIds: [] };
+  const due = input.sessionTotalMinor + carriedIn.amountMinor;
+  const minimum = minimumChargeMinor(input.currency);
+  const base = {
+    currency: input.currency,
+    sessionTotalMinor: input.sessionTotalMinor,
+    carriedInMinor: carriedIn.amountMinor,
+    carriedInSessionIds: carriedIn.sessionIds,
+    dueMinor: due,
+    captureMinor: 0,
+    cancelHold: false,
+    chargeMinor: 0,
+    waiveMinor: 0,
+    carryMinor: 0,
+    uncollectableMinor: 0,
+  };
+  const hold = input.hold;
+  const holdUsable = hold?.status === 'usable';
+  const small = (amount: number) =>
+    input.smallAmount === 'carry' && input.canCarry ? { carryMinor: amount, waiveMinor: 0 } : { carryMinor: 0, waiveMinor: amount };
+
+  // A retry after the capture happened (the plan was lost, or Stripe captured on an earlier attempt).
+  if (hold?.status === 'captured') {
+    const rest = due - hold.capturedMinor;
+    return withRest({ ...base, captureMinor: 0 }, Math.max(rest, 0), 'top_up', input, minimum, small, hold.capturedMinor);
+  }
+  if (due === 0) return { ...base, cancelHold: holdUsable, outcome: 'nothing_due' };
+  if (due < minimum) {
+    const s = small(due);
+    return { ...base, ...s, cancelHold: holdUsable, outcome: s.carryMinor > 0 ? 'carried_forward' : 'waived' };
+  }
+  if (holdUsable && due <= hold.capturableMinor) return { ...base, captureMinor: due, outcome: 'captured' };
+  if (holdUsable) {
+    if (hold.incrementable) return { ...base, incrementToMinor: due, captureMinor: due, outcome: 'captured' };
+    return withRest({ ...base, captureMinor: hold.capturableMinor }, due - hold.capturableMinor, 'top_up', input, minimum, small, hold.capturableMinor);
+  }
+  // No usable hold: expired, cancelled, or never placed.
+  return withRest({ ...base, cancelHold: false }, due, 'off_session_charge', input, minimum, small, 0);
+}
+
+/** The plan when the increment before capture was refused: capture the hold, charge or handle the rest. */
+export function fallbackAfterRefusedIncrement(plan: SettlementPlan, input: SettlementInput): SettlementPlan {
+  const hold = input.hold!;
+  const { incrementToMinor: _dropped, ...rest } = plan;
+  return withRest(
+    { ...rest, captureMinor: hold.capturableMinor, chargeMinor: 0, waiveMinor: 0, carryMinor: 0, uncollectableMinor: 0 },
+    plan.dueMinor - hold.capturableMinor,
+    'top_up',
+    input,
+    minimumChargeMinor(input.currency),
+    (amount) => (input.smallAmount === 'carry' && input.canCarry ? { carryMinor: amount, waiveMinor: 0 } : { carryMinor: 0, waiveMinor: amount }),
+    hold.capturableMinor,
+  );
+}
+
+/** When the hold expired between planning and capturing: charge everything off-session instead. */
+export function fallbackAfterExpiredHold(plan: SettlementPlan, input: SettlementInput): SettlementPlan {
+  return planSettlement({ ...input, hold: input.hold ? { ...input.hold, status: 'expired', capturableMinor: 0 } : undefined });
+}
+
+function withRest(
+  base: Omit<SettlementPlan, 'outcome'>,
+  rest: number,
+  purpose: 'top_up' | 'off_session_charge',
+  input: SettlementInput,
+  minimum: number,
+  small: (amount: number) => { carryMinor: number; waiveMinor: number },
+  taken: number,
+): SettlementPlan {
+  if (rest === 0) return { ...base, outcome: 'captured' };
+  if (rest < minimum) {
+    const s = small(rest);
+    const outcome: SettlementOutcome = taken > 0 ? 'captured' : s.carryMinor > 0 ? 'carried_forward' : 'waived';
+    return { ...base, ...s, outcome };
+  }
+  if (!input.canChargeOffSession) return { ...base, uncollectableMinor: rest, outcome: 'collection_failed' };
+  return {
+    ...base,
+    chargeMinor: rest,
+    chargePurpose: purpose,
+    outcome: purpose === 'top_up' && taken > 0 ? 'captured_with_top_up' : 'charged_off_session',
+  };
+}

@@ -1,0 +1,128 @@
+import type Stripe from 'stripe';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Log } from '../shared/log.ts';
+import type { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
+import type { RefundRecord, SessionPayment } from './domain/model.ts';
+import type { PaymentGateway } from './domain/ports.ts';
+
+export interface RefundDeps {
+  store: DynamoPaymentStore;
+  gateway: PaymentGateway;
+  clock: Clock;
+  log: Log;
+}
+
+export type RefundReason = 'duplicate' | 'fraudulent' | 'requested_by_customer';
+
+/** Refunds count against the money they return: succeeded and still pending ones, not failed or cancelled ones. */
+const counts = (r: RefundRecord) => r.status !== 'failed' && r.status !== 'canceled';
+
+/** What was captured per PaymentIntent of a settled session (the hold's capture, then a top-up or off-session charge). */
+function capturedByIntent(p: SessionPayment): Array<{ paymentIntentId: string; capturedMinor: number }> {
+  const outcome = p.settlement?.outcome;
+  if (!outcome) return [];
+  const captures: Array<{ paymentIntentId: string; capturedMinor: number }> = [];
+  if (outcome.holdPaymentIntentId && outcome.capturedMinor > 0) captures.push({ paymentIntentId: outcome.holdPaymentIntentId, capturedMinor: outcome.capturedMinor });
+  if (outcome.chargePaymentIntentId && outcome.topUpMinor > 0) captures.push({ paymentIntentId: outcome.chargePaymentIntentId, capturedMinor: outcome.topUpMinor });
+  return captures;
+}
+
+/** The admin view of a session's payment: provider, ids, status and amounts. */
+export function paymentView(p: SessionPayment) {
+  const outcome = p.settlement?.outcome;
+  const refunds = Object.values(p.refunds ?? {}).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const capturedMinor = (outcome?.capturedMinor ?? 0) + (outcome?.topUpMinor ?? 0);
+  return {
+    provider: p.provider,
+    channel: p.channel,
+    status: p.status,
+    currency: p.currency,
+    paymentIntentIds: [p.hold?.paymentIntentId, p.settlement?.charge?.paymentIntentId].filter((id): id is string => Boolean(id)),
+    ...(p.readerId ? { readerId: p.readerId } : {}),
+    ...(p.customerId ? { customerId: p.customerId } : {}),
+    authorizedMinor: p.hold?.paymentIntentId && p.status !== 'hold_failed' ? p.hold.amountMinor : 0,
+    capturedMinor,
+    refundedMinor: refunds.filter((r) => r.status === 'succeeded').reduce((sum, r) => sum + r.amountMinor, 0),
+    outcome: outcome ?? null,
+    hold: p.hold ?? null,
+    holdFailure: p.holdFailure ?? null,
+    runningCost: p.running ?? null,
+    increments: p.increments,
+    incrementRefused: p.incrementRefused ?? null,
+    settlementSteps: p.settlement ? { plannedAt: p.settlement.plannedAt, plan: p.settlement.plan, incremented: p.settlement.incremented, capturedMinor: p.settlement.capturedMinor, canceled: p.settlement.canceled, charge: p.settlement.charge } : null,
+    refunds,
+  };
+}
+
+/**
+ * Refunds of settled card sessions, issued from the admin API (full or partial, with a reason)
+ * and kept in step with Stripe through the refund webhooks (a refund made in Stripe's dashboard
+ * shows up too). The money movement itself reaches accounting as PaymentRefunded from the webhook.
+ */
+export function createRefunds(deps: RefundDeps) {
+  const { store, gateway, clock, log } = deps;
+
+  async function refund(sessionId: string, input: { amountMinor?: number; reason?: RefundReason; note?: string }, requestKey: string): Promise<RefundRecord[]> {
+    const payment = await store.get(sessionId);
+    if (!payment) throw new NotFoundError(`session ${sessionId} has no card payment`);
+    if (!payment.settlement?.outcome) throw new ConflictError(`the payment of ${sessionId} is not settled yet (status ${payment.status})`);
+    const captures = capturedByIntent(payment);
+    const refunded = (pi: string) => Object.values(payment.refunds ?? {}).filter((r) => r.paymentIntentId === pi && counts(r)).reduce((s, r) => s + r.amountMinor, 0);
+    const refundable = captures.map((c) => ({ ...c, leftMinor: c.capturedMinor - refunded(c.paymentIntentId) }));
+    const totalLeft = refundable.reduce((s, c) => s + c.leftMinor, 0);
+    if (totalLeft === 0) throw new ConflictError(`nothing left to refund on ${sessionId}`);
+    const amount = input.amountMinor ?? totalLeft;
+    if (amount > totalLeft) throw new ValidationError(`amountMinor ${amount} is more than the ${totalLeft} left to refund`, 'amountMinor');
+    // Newest money first: the top-up, then the hold's capture.
+    let rest = amount;
+    const issued: RefundRecord[] = [];
+    for (const capture of [...refundable].reverse()) {
+      if (rest === 0) break;
+      const part = Math.min(rest, capture.leftMinor);
+      if (part === 0) continue;
+      const result = await gateway.refund({
+        paymentIntentId: capture.paymentIntentId,
+        amountMinor: part,
+        ...(input.reason ? { reason: input.reason } : {}),
+        metadata: { sessionId, ...(input.note ? { note: input.note.slice(0, 500) } : {}) },
+        idempotencyKey: `voltledger:${sessionId}:refund:${requestKey}:${capture.paymentIntentId}`,
+      });
+      const record: RefundRecord = {
+        refundId: result.refundId,
+        paymentIntentId: capture.paymentIntentId,
+        amountMinor: result.amountMinor,
+        status: result.status,
+        ...(input.reason ? { reason: input.reason } : {}),
+        ...(input.note ? { note: input.note } : {}),
+        createdAt: result.createdAt,
+      };
+      await store.update(sessionId, (p) => ({ ...p, refunds: { ...p.refunds, [record.refundId]: { ...p.refunds?.[record.refundId], ...record } }, updatedAt: clock.now().toISOString() }));
+      issued.push(record);
+      rest -= part;
+    }
+    log.info('refund issued', { sessionId, amountMinor: amount, refunds: issued.map((r) => r.refundId) });
+    return issued;
+  }
+
+  /** refund.created / refund.updated / refund.failed: re-read the refund and record its status on the session. */
+  async function onRefundEvent(event: Stripe.Event): Promise<void> {
+    const refundId = (event.data.object as { id: string }).id;
+    const current = await gateway.getRefund(refundId);
+    if (!current.sessionId || !current.paymentIntentId) return;
+    await store.update(current.sessionId, (p) => {
+      const before = p.refunds?.[refundId];
+      if (before && before.status === current.status && before.amountMinor === current.amountMinor) return undefined;
+      return {
+        ...p,
+        refunds: {
+          ...p.refunds,
+          [refundId]: { ...before, refundId, paymentIntentId: current.paymentIntentId!, amountMinor: current.amountMinor, status: current.status, ...(current.reason ? { reason: current.reason } : {}), createdAt: before?.createdAt ?? current.createdAt },
+        },
+        updatedAt: clock.now().toISOString(),
+      };
+    });
+  }
+
+  return { refund, onRefundEvent };
+}
