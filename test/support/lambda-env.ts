@@ -9,6 +9,7 @@ export function setLambdaEnvironment(extra: Record<string, string> = {}): void {
     TARIFFS_TABLE: 'tariffs',
     SESSIONS_TABLE: 'sessions',
     PAYMENTS_TABLE: 'payments',
+    LEDGER_TABLE: 'ledger',
     EVENT_BUS_NAME: 'voltledger',
     OCPP_CONNECTIONS_ENDPOINT: 'https://abc123.execute-api.eu-central-1.amazonaws.com/prod',
     AWS_REGION: 'eu-central-1',
