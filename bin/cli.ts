@@ -7,6 +7,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   'id-tags': { summary: 'import a CSV of RFID cards, block a card', load: () => import('./commands/id-tags.ts') },
   entitlements: { summary: 'resync memberships from Stripe and report what changed', load: () => import('./commands/entitlements.ts') },
   fleet: { summary: 'print or issue a fleet account\'s monthly statement (table, CSV, JSON)', load: () => import('./commands/fleet.ts') },
+  export: { summary: "export a day's revenue by site, billing model and account (CSV or JSON)", load: () => import('./commands/export.ts') },
+  reconcile: { summary: 'reconcile a day or a payout: sessions vs Stripe vs the ledger', load: () => import('./commands/reconcile.ts') },
+  accounting: { summary: 'replay dead-lettered journal entries, list what the accounting receiver got', load: () => import('./commands/accounting.ts') },
 };
 
 function usage(): string {

@@ -1,4 +1,7 @@
 import type { EventContract } from './contract.ts';
+import { JournalEntryPosted } from './accounting-events.ts';
+import { FleetStatementIssued, RoamingCdrAccepted } from './billing-events.ts';
+import { PayoutPaid, SessionPaymentSettled, STRIPE_MONEY_EVENTS } from './payment-events.ts';
 import { SessionPriced } from './pricing-events.ts';
 import { SessionCompleted, SessionMeterValues, SessionStarted } from './session-events.ts';
 
@@ -34,4 +37,14 @@ export const SUBSCRIPTIONS: Subscription[] = [
   // Fleet sessions accrue to their account's next statement; roaming sessions become OCPI CDRs.
   { ruleName: 'AccrueFleetSessions', consumer: 'fleet', events: [SessionPriced] },
   { ruleName: 'SendRoamingCdrs', consumer: 'roaming', events: [SessionPriced] },
+  // Every money event becomes balanced journal entries (functions/accounting, docs/accounting.md).
+  {
+    ruleName: 'BookMoneyEventsInLedger',
+    consumer: 'ledger',
+    events: [SessionPriced, SessionPaymentSettled, ...STRIPE_MONEY_EVENTS, FleetStatementIssued, RoamingCdrAccepted],
+  },
+  // Each posted entry goes to the accounting system as it happens.
+  { ruleName: 'PushJournalEntriesToAccounting', consumer: 'accounting-sync', events: [JournalEntryPosted] },
+  // A payout that reached the bank is reconciled against its balance transactions.
+  { ruleName: 'ReconcilePaidPayouts', consumer: 'reconciliation', events: [PayoutPaid] },
 ];

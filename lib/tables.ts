@@ -15,7 +15,7 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
 }
 
-export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions' | 'Payments' | 'Fleet' | 'Roaming';
+export type TableId = 'Registry' | 'Entitlements' | 'Tariffs' | 'Sessions' | 'Payments' | 'Fleet' | 'Roaming' | 'Ledger';
 
 export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   Registry: {
@@ -51,6 +51,20 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
       { indexName: 'byChargePoint', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
       // Sparse: only sessions stopped and waiting for completion carry these attributes.
       { indexName: 'awaitingCompletion', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+      // Completed sessions by UTC completion day: the revenue-assurance report walks it.
+      { indexName: 'byCompletionDay', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+    ],
+  },
+  Ledger: {
+    id: 'Ledger',
+    envVar: 'LEDGER_TABLE',
+    description:
+      'Append-only double-entry journal (entries, their lines, pointers by session and Stripe id), the money facts it was built from, financial closures of sessions, accounting-sync state and dead letters, reconciliation reports, the chart of accounts override.',
+    globalSecondaryIndexes: [
+      // Entries, facts, dead letters and reports by day (or kind), in time order.
+      { indexName: 'byDay', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+      // Journal lines by account, in date order.
+      { indexName: 'byAccount', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
     ],
   },
   Payments: {

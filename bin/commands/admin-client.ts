@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createAdminApi } from '../../functions/admin/api.ts';
 import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
+import { buildAccountingDeps } from '../../functions/accounting/deps.ts';
 import { createStores } from '../../functions/ocpp/deps.ts';
 import { systemClock } from '../../functions/shared/clock.ts';
 import { silentLog } from '../../functions/shared/log.ts';
@@ -54,6 +55,8 @@ export async function adminClient(options: { adminUrl?: string; adminToken?: str
         ...buildFleetBilling({ dynamo, tables, events: NO_EVENTS, clock: systemClock, log: silentLog }),
         issue: () => Promise.reject(new ConfigurationError('issuing a statement needs the running stack (Stripe, events): use --admin-url')),
       },
+      // Ledger reads and exports; an entry posted here (a write-off) reaches accounting on the next replay.
+      accounting: buildAccountingDeps({ dynamo, ledgerTable: tables.Ledger, sessionsTable: tables.Sessions, events: { publish: async () => {} }, clock: systemClock, log: silentLog }),
     });
     return {
       async call(method, path, body) {

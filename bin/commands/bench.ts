@@ -2,7 +2,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from '../../test/bench/types.ts';
 
-const USAGE = `voltledger bench [ocpp|pricing|entitlements|bundles|all]
+const USAGE = `voltledger bench [ocpp|pricing|entitlements|accounting|bundles|all]
 
 Runs the benchmarks (default: all) and prints each result as a Markdown table, with the machine
 and the date, ready to paste into BENCHMARKS.md. Progress goes to stderr, the tables to stdout.`;
@@ -17,6 +17,10 @@ const BENCHES: Record<string, { title: string; run(progress: Progress): Promise<
   entitlements: {
     title: 'Entitlements',
     run: async (progress) => asList(await (await import('../../test/bench/entitlements-bench.ts')).runEntitlementsBench({ progress })),
+  },
+  accounting: {
+    title: 'Accounting',
+    run: async (progress) => asList(await (await import('../../test/bench/accounting-bench.ts')).runAccountingBench({ progress })),
   },
   bundles: { title: 'Lambda bundles', run: async () => asList(await (await import('../../test/bench/bundle-bench.ts')).runBundleBench()) },
 };

@@ -6,6 +6,8 @@ import { centralSystemConfigFromEnv } from '../../functions/ocpp/deps.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
 import { StripeSubscriptionSource, stripeFromEnv } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
+import { syncConfigFromEnv } from '../../functions/accounting/deps.ts';
+import { requireEnv } from '../../functions/shared/env.ts';
 import { membershipPolicyFromEnv } from '../../functions/entitlements/deps.ts';
 
 const USAGE = `voltledger local [--port N] [--data-dir DIR | --in-memory] [--no-seed] [--stripe local|test]
@@ -69,6 +71,12 @@ export async function run(argv: string[]): Promise<number> {
     seedPayers: true,
     // The same settings, read the same way, as the Lambda functions.
     config: centralSystemConfigFromEnv(),
+    // Journal entries go to the local receiver unless ACCOUNTING_WEBHOOK_URL names another one.
+    accounting: {
+      ...(process.env.ACCOUNTING_WEBHOOK_URL ? { webhookUrl: process.env.ACCOUNTING_WEBHOOK_URL, webhookSecret: requireEnv('ACCOUNTING_WEBHOOK_SECRET') } : {}),
+      ...(process.env.ACCOUNTING_WEBHOOK_SECRET ? { webhookSecret: process.env.ACCOUNTING_WEBHOOK_SECRET } : {}),
+      syncConfig: syncConfigFromEnv(),
+    },
     log,
   });
   stack.bus.subscribe((event) => {
@@ -101,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
   Admin API   ${stack.adminUrl}   (Authorization: Bearer ${stack.adminToken})
   Stripe      ${stripeBanner()}
   OCPI eMSP   ${stack.ocpiPartner ? `${stack.ocpiPartner.cdrsUrl}   (local receiver, partner DEMO-EMSP, token DEMO-ROAMING)` : 'none'}
+  Accounting  journal entries -> ${stack.accounting.webhookUrl}   (signed with ${stack.accounting.webhookSecret}; received: ${stack.adminUrl}/accounting/received)
   Data        ${dataDir ?? 'in memory (nothing is kept)'}
   DynamoDB    ${stack.dynamoEndpoint} (dynalite)   EventBridge ${stack.eventBusEndpoint} (local bus)
 

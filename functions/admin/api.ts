@@ -16,6 +16,7 @@ import { paymentView } from '../payments/refunds.ts';
 import type { FleetBilling } from '../fleet/fleet-billing.ts';
 import { fleetRoutes } from './fleet-routes.ts';
 import { roamingRoutes, type RoamingAdminDeps } from './roaming-routes.ts';
+import { accountingRoutes, type AccountingAdminDeps } from './accounting-routes.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
@@ -32,6 +33,8 @@ export interface AdminApiDeps {
   fleet?: FleetBilling;
   /** Roaming partners, tokens, locations, CDRs, tariff export (functions/roaming). */
   roaming?: RoamingAdminDeps;
+  /** Ledger, reconciliation, revenue assurance and the accounting sync (the Ledger table). */
+  accounting?: AccountingAdminDeps;
 }
 
 const isTimeZone = (tz: string) => {
@@ -255,6 +258,7 @@ export function createAdminApi(deps: AdminApiDeps) {
     ...(deps.payments ? paymentRoutes(deps.payments, clock) : []),
     ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
     ...(deps.roaming ? roamingRoutes(deps.roaming) : []),
+    ...(deps.accounting ? accountingRoutes(deps.accounting, clock) : []),
   ];
 
   function authorized(event: HttpEvent): boolean {

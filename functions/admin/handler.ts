@@ -14,6 +14,7 @@ import { buildMembershipDeps, membershipPolicyFromEnv, once, stripeSecretsFromEn
 import { paymentDepsFromEnv } from '../payments/deps.ts';
 import { StripeSubscriptionSource, stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
 import { lazySubscriptionSource } from '../entitlements/domain/lazy-source.ts';
+import { accountingDepsFromEnv } from '../accounting/handlers.ts';
 
 const deps = ocppDepsFromEnv();
 // Stripe is read only when a driver is saved or a resync is asked for; the secrets on first use.
@@ -51,6 +52,8 @@ const api = once(async () =>
     ...(stripeConfigured ? { payments: (await paymentDepsFromEnv(log)).payment } : {}),
     fleet,
     roaming,
+    // Stripe (reconciliation) and the accounting webhook (replay) are read on first use.
+    accounting: accountingDepsFromEnv(stripeConfigured ? { stripe: async () => stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey) } : {}),
   }),
 );
 

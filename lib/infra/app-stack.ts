@@ -6,7 +6,8 @@ import { DEFAULT_LOCKOUT_POLICY } from '../../functions/ocpp/domain/lockout.ts';
 import { AdminApi } from './admin-api.ts';
 import type { VoltLedgerConfig } from './config.ts';
 import { EventRouting } from './event-routing.ts';
-import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { AccountingSecret } from './accounting.ts';
 import { StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
 import { RecurringJob } from './recurring-job.ts';
 import { Monitoring } from './monitoring.ts';
@@ -37,6 +38,7 @@ export class AppStack extends Stack {
   readonly events: EventRouting;
   readonly stripeSecrets: StripeSecrets;
   readonly stripeWebhook: StripeWebhookApi;
+  readonly accountingSecret: AccountingSecret;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -57,6 +59,7 @@ export class AppStack extends Stack {
       PAST_DUE_GRACE_HOURS: String(config.pastDueGraceHours ?? 0),
     };
     this.stripeSecrets = new StripeSecrets(this, 'StripeSecrets');
+    this.accountingSecret = new AccountingSecret(this, 'AccountingSecret');
     const make = (id: string, spec: FunctionSpec, serviceName: string) =>
       new ServiceFunction(this, id, {
         spec,
@@ -67,6 +70,7 @@ export class AppStack extends Stack {
         logRetention: config.logRetention,
         environment,
         stripeSecrets: this.stripeSecrets.secret,
+        accountingSecret: this.accountingSecret.secret,
       });
 
     const connect = make('OcppConnect', OCPP_FUNCTIONS.connect, 'voltledger-ocpp');
@@ -77,12 +81,13 @@ export class AppStack extends Stack {
     const stripeWebhook = make('StripeWebhookFunction', STRIPE_WEBHOOK_FUNCTION, 'voltledger-entitlements');
     const membershipResync = make('MembershipResyncFunction', MEMBERSHIP_RESYNC_FUNCTION, 'voltledger-entitlements');
     const readerPaymentSweep = make('ReaderPaymentSweepFunction', READER_PAYMENT_SWEEP_FUNCTION, 'voltledger-payments');
+    const reconciliationDaily = make('ReconciliationDailyFunction', RECONCILIATION_FUNCTION, 'voltledger-accounting');
     const consumers = Object.fromEntries(
       this.events.consumerIds
         .filter((consumerId) => consumerSpecs[consumerId])
         .map((consumerId) => [consumerId, make(`Consumer-${consumerId}`, consumerSpecs[consumerId]!, `voltledger-${consumerId}`)]),
     );
-    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, readerPaymentSweep, ...consumers };
+    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, readerPaymentSweep, reconciliationDaily, ...consumers };
 
     // Provisioned concurrency lives on an alias; API Gateway then invokes the alias.
     const messageTarget: IFunction =
@@ -133,6 +138,14 @@ export class AppStack extends Stack {
       retryAttempts: 0,
       maxEventAge: Duration.minutes(1),
     });
+    // Stripe makes yesterday's balance transactions final overnight; a missed run is worth a retry.
+    new RecurringJob(this, 'ReconciliationSchedule', {
+      handler: reconciliationDaily.fn,
+      description: 'reconcile yesterday against Stripe and report sessions without a financial closure',
+      every: Duration.days(1),
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(6),
+    });
     this.events.connect(Object.fromEntries(Object.entries(consumers).map(([consumerId, f]) => [consumerId, f.fn])));
 
     new Monitoring(this, 'Monitoring', {
@@ -151,6 +164,7 @@ export class AppStack extends Stack {
     new CfnOutput(this, 'AdminApiUrl', { value: this.admin.url, description: 'Admin HTTP API (SigV4, execute-api:Invoke)' });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'StripeWebhookUrl', { value: this.stripeWebhook.url, description: 'Stripe dashboard -> Webhooks -> endpoint URL' });
+    new CfnOutput(this, 'AccountingSecretArn', { value: this.accountingSecret.secret.secretArn, description: 'Put {"webhookUrl": "https://...", "signingSecret": "..."} here' });
     new CfnOutput(this, 'StripeSecretsArn', { value: this.stripeSecrets.secret.secretArn, description: 'Put {"secretKey": "sk_...", "webhookSecret": "whsec_..."} here' });
 
     this.suppressFunctionFindings();

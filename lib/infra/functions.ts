@@ -18,6 +18,8 @@ export interface FunctionSpec {
   readonly manageConnections?: boolean;
   /** Reads the Stripe secrets (secret key, webhook signing secret) through the Parameters and Secrets extension. */
   readonly readsStripeSecrets?: boolean;
+  /** Reads the accounting webhook secret (URL and signing secret) through the Parameters and Secrets extension. */
+  readonly readsAccountingSecret?: boolean;
   readonly memorySizeMb?: number;
   readonly timeoutSeconds?: number;
 }
@@ -52,9 +54,19 @@ export const OCPP_FUNCTIONS = {
 /** The admin HTTP API (IAM auth): charge points, id tags, tariffs, sessions, commands to charge points. */
 export const ADMIN_FUNCTION: FunctionSpec = {
   entry: 'functions/admin/handler.ts',
-  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, payments, commands, fleet statements, roaming',
+  description: 'Admin HTTP API: charge points, id tags, tariffs, sessions, payments, commands, fleet statements, roaming, ledger and reconciliation',
   // Payments: session payment views, refunds (Stripe), payment policies, Terminal readers (arming them creates PaymentIntents).
-  tables: { Registry: 'readWrite', Entitlements: 'readWrite', Tariffs: 'readWrite', Sessions: 'readWrite', Payments: 'readWrite', Fleet: 'readWrite', Roaming: 'readWrite' },
+  // Ledger: entries, write-offs, reconciliation reports, the chart override.
+  tables: {
+    Registry: 'readWrite',
+    Entitlements: 'readWrite',
+    Tariffs: 'readWrite',
+    Sessions: 'readWrite',
+    Payments: 'readWrite',
+    Fleet: 'readWrite',
+    Roaming: 'readWrite',
+    Ledger: 'readWrite',
+  },
   // POST /admin/jobs/complete-idle-sessions completes sessions, which publishes SessionCompleted.
   publishesEvents: true,
   // Commands to charge points go out through @connections.
@@ -62,8 +74,19 @@ export const ADMIN_FUNCTION: FunctionSpec = {
   // GET .../commands/{id}?waitSeconds= polls up to 25 s; the HTTP API gives up at 30 s.
   timeoutSeconds: 29,
   // PUT /admin/drivers/{id} reads the driver's subscriptions; POST /admin/jobs/resync-memberships;
-  // issuing a fleet statement creates its Stripe invoice.
+  // issuing a fleet statement creates its Stripe invoice; POST /admin/reconciliations reads balance transactions.
   readsStripeSecrets: true,
+  // POST /admin/accounting/replay re-sends dead letters to the accounting webhook.
+  readsAccountingSecret: true,
+};
+
+/** The daily reconciliation of yesterday against Stripe, and the revenue-assurance report. */
+export const RECONCILIATION_FUNCTION: FunctionSpec = {
+  entry: 'functions/accounting/reconcile-handler.ts',
+  description: 'Daily: reconciles yesterday (sessions vs Stripe vs ledger) and reports sessions without a financial closure',
+  tables: { Ledger: 'readWrite', Sessions: 'read' },
+  readsStripeSecrets: true,
+  timeoutSeconds: 300,
 };
 
 /** The Stripe webhook endpoint: verifies, dedupes, re-reads subscriptions, rewrites the entitlement cache. */
@@ -156,6 +179,28 @@ export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
     // Three attempts with backoff (0, 1, 4 s) at a 10 s timeout each.
     timeoutSeconds: 60,
   },
+  ledger: {
+    entry: 'functions/accounting/ledger-handler.ts',
+    description: 'Books money events as balanced journal entries (once per event) and publishes JournalEntryPosted',
+    tables: { Ledger: 'readWrite' },
+    publishesEvents: true,
+    timeoutSeconds: 30,
+  },
+  'accounting-sync': {
+    entry: 'functions/accounting/sync-handler.ts',
+    description: 'Pushes each journal entry to the accounting webhook (signed, idempotent, retried, then dead-lettered)',
+    tables: { Ledger: 'readWrite' },
+    readsAccountingSecret: true,
+    // Five attempts with backoff (0.5 + 1 + 2 + 4 s) and a 10 s timeout each fit well inside.
+    timeoutSeconds: 90,
+  },
+  reconciliation: {
+    entry: 'functions/accounting/reconcile-handler.ts',
+    description: 'Reconciles a paid payout: its balance transactions vs the ledger vs session settlements',
+    tables: { Ledger: 'readWrite', Sessions: 'read' },
+    readsStripeSecrets: true,
+    timeoutSeconds: 300,
+  },
 };
 
 /** Every function the app stack deploys, by name (the bundle test and benchmark walk this). */
@@ -167,6 +212,7 @@ export function deployedFunctions(consumers: Readonly<Record<string, FunctionSpe
     stripeWebhook: STRIPE_WEBHOOK_FUNCTION,
     membershipResync: MEMBERSHIP_RESYNC_FUNCTION,
     readerPaymentSweep: READER_PAYMENT_SWEEP_FUNCTION,
+    reconciliationDaily: RECONCILIATION_FUNCTION,
     ...consumers,
   };
 }

@@ -25,6 +25,8 @@ export interface ServiceFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
   /** The Stripe secrets; required when the spec says `readsStripeSecrets`. */
   readonly stripeSecrets?: ISecret;
+  /** The accounting webhook secret; required when the spec says `readsAccountingSecret`. */
+  readonly accountingSecret?: ISecret;
 }
 
 /**
@@ -55,7 +57,7 @@ export class ServiceFunction extends Construct {
       logGroup,
       bundling: LAMBDA_BUNDLING,
       // The extension serves the secret on localhost and caches it, so no Secrets Manager SDK is bundled.
-      ...(spec.readsStripeSecrets
+      ...(spec.readsStripeSecrets || spec.readsAccountingSecret
         ? { paramsAndSecrets: ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, { logLevel: ParamsAndSecretsLogLevel.WARN }) }
         : {}),
       environment: {
@@ -80,6 +82,11 @@ export class ServiceFunction extends Construct {
       if (!props.stripeSecrets) throw new Error(`${id}: the spec reads the Stripe secrets but none were given`);
       props.stripeSecrets.grantRead(this.fn);
       this.fn.addEnvironment('STRIPE_SECRETS_ARN', props.stripeSecrets.secretArn);
+    }
+    if (spec.readsAccountingSecret) {
+      if (!props.accountingSecret) throw new Error(`${id}: the spec reads the accounting secret but none was given`);
+      props.accountingSecret.grantRead(this.fn);
+      this.fn.addEnvironment('ACCOUNTING_SECRETS_ARN', props.accountingSecret.secretArn);
     }
   }
 }

@@ -16,6 +16,7 @@ export const TABLE_LOGICAL_IDS: Readonly<Record<TableId, string>> = {
   Payments: 'PaymentsTable',
   Fleet: 'FleetTable',
   Roaming: 'RoamingTable',
+  Ledger: 'LedgerTable',
 };
 
 /** Name of the stack output carrying a table's ARN: the stateful stack's contract with its consumers. */

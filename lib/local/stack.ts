@@ -39,6 +39,9 @@ import { startOcpiPartner, type OcpiPartner } from './ocpi-partner.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
 import type Stripe from 'stripe';
 import { attachWebSocketGateway } from './websocket-gateway.ts';
+import { buildAccountingDeps, type AccountingDeps } from '../../functions/accounting/deps.ts';
+import type { SyncConfig } from '../../functions/accounting/sync.ts';
+import { createAccountingReceiver, type AccountingReceiver } from './accounting-receiver.ts';
 
 export type EventConsumer = (event: EventBridgeEvent<string, unknown>) => Promise<void>;
 
@@ -75,6 +78,11 @@ export interface LocalStackOptions {
    * CDR push attempts (default 0, 1, 4 s).
    */
   roaming?: { localPartner?: boolean; retryDelaysMs?: number[] };
+  /**
+   * The accounting sync: by default journal entries go to the local receiver at
+   * `/accounting/webhook` (signed with a generated secret); or to another webhook.
+   */
+  accounting?: { webhookUrl?: string; webhookSecret?: string; syncConfig?: Partial<SyncConfig>; /** Stripe for reconciliation when not the emulator. */ stripe?: Stripe };
 }
 
 interface LocalStripeCommon {
@@ -129,6 +137,8 @@ export interface LocalStack {
   roaming: Roaming;
   /** The local OCPI eMSP receiving CDRs, unless `roaming.localPartner` is false. */
   ocpiPartner?: OcpiPartner;
+  /** The ledger, sync, reconciliation; the local accounting receiver and where entries are sent. */
+  accounting: AccountingDeps & { receiver: AccountingReceiver; webhookUrl: string; webhookSecret: string };
   close(): Promise<void>;
 }
 
@@ -217,6 +227,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     : undefined;
   const fleet = buildFleetBilling({ dynamo, tables, ...(stripeEmulator || stripeSource?.client ? { stripe: stripeEmulator?.client ?? stripeSource!.client! } : {}), events: deps.events, clock, log });
   const roaming = buildRoaming({ dynamo, tables, events: deps.events, clock, log, ...(options.roaming?.retryDelaysMs ? { retry: { retryDelaysMs: options.roaming.retryDelaysMs } } : {}) });
+  const webhookSecret = options.accounting?.webhookSecret ?? `vlwh_${randomBytes(24).toString('base64url')}`;
+  const webhookUrl = options.accounting?.webhookUrl ?? `${baseUrl}/accounting/webhook`;
+  const receiver = createAccountingReceiver({ secret: webhookSecret, clock, dataDir: options.dataDir });
+  const accounting = buildAccountingDeps({
+    dynamo,
+    ledgerTable: tables.Ledger,
+    sessionsTable: tables.Sessions,
+    events: deps.events,
+    webhook: { url: webhookUrl, secret: webhookSecret },
+    ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : stripeSource?.client ? { stripe: stripeSource.client } : {}),
+    syncConfig: options.accounting?.syncConfig,
+    clock,
+    log,
+  });
   Object.assign(
     handlers,
     {
@@ -224,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       payments: payments ? createPaymentsConsumer(payments.payments) : cardPaymentsOff(log),
       fleet: createFleetConsumer(fleet),
       roaming: createRoamingConsumer(roaming),
+      ...accounting.consumers,
     },
     options.consumers,
   );
@@ -254,7 +279,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log,
       })
     : undefined;
-  const admin = createAdminApi({ stores: deps.stores, system, clock, log, adminToken, memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) }, ...(payments ? { payments } : {}), fleet, roaming });
+  const admin = createAdminApi({
+    stores: deps.stores,
+    system,
+    clock,
+    log,
+    adminToken,
+    memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) },
+    ...(payments ? { payments } : {}),
+    fleet,
+    roaming,
+    accounting: { ...accounting, receiver },
+  });
 
   const gateway = attachWebSocketGateway(server, {
     handlers: {
@@ -281,6 +317,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (url.pathname === '/' || url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ service: 'voltledger', ocpp: `ws://${host}:${port}/ocpp/{chargePointId}`, admin: `${baseUrl}/admin`, connections: gateway.connections() }));
+      return;
+    }
+    if (url.pathname === '/accounting/webhook' && req.method === 'POST') {
+      // The local accounting system: the signature is over the exact bytes received.
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+      const result = receiver.handle({ headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(result.statusCode, { 'content-type': 'application/json' });
+      res.end(result.body);
       return;
     }
     const isWebhook = url.pathname === '/webhooks/stripe';
@@ -369,6 +415,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fleet,
     roaming,
     ...(ocpiPartner ? { ocpiPartner } : {}),
+    accounting: { ...accounting, receiver, webhookUrl, webhookSecret },
     async close() {
       if (sweep) clearInterval(sweep);
       await ocpiPartner?.close();

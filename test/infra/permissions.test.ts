@@ -21,9 +21,10 @@ describe('function permissions', () => {
   let apiRef: { Ref: string };
   let busArn: unknown;
   let stripeSecretRef: unknown;
+  let accountingSecretRef: unknown;
 
   beforeAll(() => {
-    // Every subscription, so consumer functions (pricing, payments) exist too.
+    // Every subscription, so consumer functions (pricing, payments, ledger, accounting-sync, reconciliation) exist too.
     synth = synthesize({ subscriptions: SUBSCRIPTIONS });
     const app = synth.stacks.app;
     const resources = synth.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
@@ -46,10 +47,12 @@ describe('function permissions', () => {
     apiRef = { Ref: app.getLogicalId(app.ocpp.api.node.defaultChild as CfnElement) };
     busArn = { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] };
     stripeSecretRef = { Ref: app.getLogicalId(app.stripeSecrets.secret.node.defaultChild as CfnElement) };
+    accountingSecretRef = { Ref: app.getLogicalId(app.accountingSecret.secret.node.defaultChild as CfnElement) };
   });
 
   /** Reading the one Stripe secret, as `secret.grantRead` writes it. */
   const readStripeSecret = () => ({ 'secretsmanager:DescribeSecret': [stripeSecretRef], 'secretsmanager:GetSecretValue': [stripeSecretRef] });
+  const readAccountingSecret = () => ({ 'secretsmanager:DescribeSecret': [accountingSecretRef], 'secretsmanager:GetSecretValue': [accountingSecretRef] });
 
   const manageConnections = () => ({
     'Fn::Join': ['', ['arn:aws:execute-api:eu-central-1:123456789012:', apiRef, '/dev/*/@connections/*']],
@@ -80,13 +83,40 @@ describe('function permissions', () => {
     );
   });
 
-  it('admin: every table read/write, PutEvents (complete-idle-sessions, statements), ManageConnections (commands), the Stripe secret (drivers, resync, refunds, readers, invoices)', () => {
+  it('admin: every table read/write, PutEvents (complete-idle-sessions, statements, write-offs), ManageConnections (commands), the Stripe secret (drivers, resync, refunds, readers, invoices, reconciliation), the accounting secret (replay)', () => {
     expect(sortResources(permissionsOf('admin'))).toEqual(
       sortResources(
         merge(
-          readWrite([...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)), indexArns('SessionsTable'), indexArns('PaymentsTable'), indexArns('FleetTable')]),
+          readWrite([
+            ...Object.values(TABLES).map((t) => tableArn(`${t.id}Table`)),
+            indexArns('SessionsTable'),
+            indexArns('PaymentsTable'),
+            indexArns('FleetTable'),
+            indexArns('LedgerTable'),
+          ]),
           { 'events:PutEvents': [busArn] },
           { 'execute-api:ManageConnections': [manageConnections()] },
+          readStripeSecret(),
+          readAccountingSecret(),
+        ),
+      ),
+    );
+  });
+
+  it('ledger consumer: Ledger read/write and PutEvents (JournalEntryPosted), no secret, no other table', () => {
+    expect(sortResources(permissionsOf('ledger'))).toEqual(sortResources(merge(readWrite([tableArn('LedgerTable'), indexArns('LedgerTable')]), { 'events:PutEvents': [busArn] })));
+  });
+
+  it('accounting-sync consumer: Ledger read/write and the accounting secret, nothing else (no PutEvents, no Stripe)', () => {
+    expect(sortResources(permissionsOf('accounting-sync'))).toEqual(sortResources(merge(readWrite([tableArn('LedgerTable'), indexArns('LedgerTable')]), readAccountingSecret())));
+  });
+
+  it.each(['reconciliation', 'reconciliationDaily'])('%s: Ledger read/write, Sessions read (revenue assurance), the Stripe secret; no PutEvents', (name) => {
+    expect(sortResources(permissionsOf(name))).toEqual(
+      sortResources(
+        merge(
+          readWrite([tableArn('LedgerTable'), indexArns('LedgerTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('SessionsTable'), indexArns('SessionsTable')]])),
           readStripeSecret(),
         ),
       ),
@@ -188,7 +218,7 @@ describe('function permissions', () => {
     );
   });
 
-  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep', 'stripeWebhook', 'membershipResync', 'readerPaymentSweep', 'payments'])('%s: only the basic execution managed policy (its own logs)', (name) => {
+  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep', 'stripeWebhook', 'membershipResync', 'readerPaymentSweep', 'payments', 'ledger', 'accounting-sync', 'reconciliation', 'reconciliationDaily'])('%s: only the basic execution managed policy (its own logs)', (name) => {
     expect(managedPoliciesOf(name)).toEqual([
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
     ]);

@@ -15,7 +15,7 @@ describe('StatefulStack', () => {
     it('pins every table to a literal logical id (a changed id would replace a table full of money)', () => {
       // Literal strings on purpose: these must never change, whatever the code around them does.
       const tables = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table').map(([id]) => id).sort();
-      expect(tables).toEqual(['EntitlementsTable', 'FleetTable', 'PaymentsTable', 'RegistryTable', 'RoamingTable', 'SessionsTable', 'TariffsTable']);
+      expect(tables).toEqual(['EntitlementsTable', 'FleetTable', 'LedgerTable', 'PaymentsTable', 'RegistryTable', 'RoamingTable', 'SessionsTable', 'TariffsTable']);
     });
 
     it('holds nothing but the tables (no resource that could drag the stack into replacements)', () => {
@@ -24,7 +24,7 @@ describe('StatefulStack', () => {
 
     it('publishes each table ARN under a fixed output name, the contract with the application stack', () => {
       const outputs = synth.stateful.toJSON().Outputs;
-      expect(Object.keys(outputs).sort()).toEqual(['EntitlementsTableArn', 'FleetTableArn', 'PaymentsTableArn', 'RegistryTableArn', 'RoamingTableArn', 'SessionsTableArn', 'TariffsTableArn']);
+      expect(Object.keys(outputs).sort()).toEqual(['EntitlementsTableArn', 'FleetTableArn', 'LedgerTableArn', 'PaymentsTableArn', 'RegistryTableArn', 'RoamingTableArn', 'SessionsTableArn', 'TariffsTableArn']);
       expect(outputs.SessionsTableArn.Value).toEqual({ 'Fn::GetAtt': ['SessionsTable', 'Arn'] });
     });
   });
@@ -83,11 +83,14 @@ describe('StatefulStack', () => {
     });
   });
 
-  it('sets the Registry TTL and the two Sessions GSIs (spelled out, not only derived)', () => {
+  it('sets the Registry TTL, the three Sessions GSIs and the two Ledger GSIs (spelled out, not only derived)', () => {
     expect(resources.RegistryTable!.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(resources.SessionsTable!.Properties.GlobalSecondaryIndexes.map((g: { IndexName: string }) => g.IndexName)).toEqual([
       'byChargePoint',
       'awaitingCompletion',
+      'byCompletionDay',
     ]);
+    expect(resources.LedgerTable!.Properties.GlobalSecondaryIndexes.map((g: { IndexName: string }) => g.IndexName)).toEqual(['byDay', 'byAccount']);
+    expect(resources.LedgerTable!.DeletionPolicy).toBe('Retain');
   });
 });

@@ -11,6 +11,7 @@ export function setLambdaEnvironment(extra: Record<string, string> = {}): void {
     PAYMENTS_TABLE: 'payments',
     FLEET_TABLE: 'fleet',
     ROAMING_TABLE: 'roaming',
+    LEDGER_TABLE: 'ledger',
     EVENT_BUS_NAME: 'voltledger',
     OCPP_CONNECTIONS_ENDPOINT: 'https://abc123.execute-api.eu-central-1.amazonaws.com/prod',
     AWS_REGION: 'eu-central-1',

@@ -22,6 +22,8 @@ export interface StoredPrice {
 }
 const sessionPk = (transactionId: number) => `SESSION#${transactionId}`;
 const awaitKey = (chargePointId: string, connectorId: number) => `AWAIT#${chargePointId}#${connectorId}`;
+/** Partition of the byCompletionDay index: `COMPLETED#<UTC yyyy-mm-dd>` of the completion time. */
+export const completionDayKey = (completedAt: string) => `COMPLETED#${new Date(completedAt).toISOString().slice(0, 10)}`;
 const startPk = (key: StartKey) => `START#${key.chargePointId}#${key.connectorId}#${idTagKey(key.idTag)}#${key.timestamp}`;
 
 const SESSION_FIELDS = [
@@ -213,10 +215,18 @@ export class DynamoSessionStore implements SessionPort {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
-          UpdateExpression: 'SET #state = :completed, completedAt = :completedAt, completedBy = :completedBy REMOVE gsi2pk, gsi2sk',
+          // byCompletionDay (gsi3): the revenue-assurance report finds completed sessions by UTC day.
+          UpdateExpression: 'SET #state = :completed, completedAt = :completedAt, completedBy = :completedBy, gsi3pk = :gsi3pk, gsi3sk = :gsi3sk REMOVE gsi2pk, gsi2sk',
           ConditionExpression: '#state = :stopped',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: marshall({ ':completed': 'completed', ':stopped': 'stopped', ':completedAt': completedAt, ':completedBy': completedBy }),
+          ExpressionAttributeValues: marshall({
+            ':completed': 'completed',
+            ':stopped': 'stopped',
+            ':completedAt': completedAt,
+            ':completedBy': completedBy,
+            ':gsi3pk': completionDayKey(completedAt),
+            ':gsi3sk': `${completedAt}#${String(transactionId).padStart(12, '0')}`,
+          }),
         }),
       );
       return true;

@@ -47,6 +47,7 @@ describe('local DynamoDB (dynalite)', () => {
       Payments: 'voltledger-local-payments',
       Fleet: 'voltledger-local-fleet',
       Roaming: 'voltledger-local-roaming',
+      Ledger: 'voltledger-local-ledger',
     });
     expect(localTableNames('test-1').Sessions).toBe('test-1-sessions');
   });
@@ -146,7 +147,7 @@ describe('local DynamoDB (dynalite)', () => {
     await ensureTables(handle.client, names);
 
     const { Table } = await handle.client.send(new DescribeTableCommand({ TableName: names.Sessions }));
-    expect((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName).sort()).toEqual(['awaitingCompletion', 'byChargePoint']);
+    expect((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName).sort()).toEqual(['awaitingCompletion', 'byChargePoint', 'byCompletionDay']);
     const kept = await handle.client.send(new GetItemCommand({ TableName: names.Sessions, Key: { pk: { S: 'kept' }, sk: { S: 'x' } } }));
     expect(kept.Item).toBeDefined();
     const indexed = await handle.client.send(
