@@ -15,7 +15,7 @@ import { createCentralSystem, type CentralSystem, type CentralSystemConfig } fro
 import { buildOcppDeps, type OcppStores } from '../../functions/ocpp/deps.ts';
 import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websocket-events.ts';
 import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
-import { LocalEventBus } from './event-bus.ts';
+import { LocalEventBus, type LocalEventBusOptions } from './event-bus.ts';
 import { createPricingConsumer } from '../../functions/pricing/consumer.ts';
 import { createPaymentsConsumer } from '../../functions/payments/consumer.ts';
 import { buildPaymentDeps, type PaymentDeps } from '../../functions/payments/deps.ts';
@@ -83,6 +83,8 @@ export interface LocalStackOptions {
    * `/accounting/webhook` (signed with a generated secret); or to another webhook.
    */
   accounting?: { webhookUrl?: string; webhookSecret?: string; syncConfig?: Partial<SyncConfig>; /** Stripe for reconciliation when not the emulator. */ stripe?: Stripe };
+  /** The local bus's chaos (every delivery twice, shuffled and delayed at random), for idempotency tests; off by default. */
+  busChaos?: LocalEventBusOptions['chaos'];
 }
 
 interface LocalStripeCommon {
@@ -185,7 +187,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     eventPattern: eventPatternFor(subscription),
     targets: [subscription.consumer],
   }));
-  const bus = new LocalEventBus({ rules, targets, dataDir: options.dataDir, log });
+  const bus = new LocalEventBus({ rules, targets, dataDir: options.dataDir, log, ...(options.busChaos ? { chaos: options.busChaos } : {}) });
   const { endpoint: eventBusEndpoint } = await bus.listen(0, host);
 
   const server: Server = createServer();
