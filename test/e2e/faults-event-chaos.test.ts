@@ -57,6 +57,8 @@ const CLOCK_FIELDS = new Set([
   'capturedAt', 'availableOn',
   // How many times the CDR was pushed: see the todo below.
   'attempts', 'deliveries',
+  // Journal entries: when posted, and the business date of Stripe facts (Stripe's clock, to the second).
+  'postedAt', 'date',
 ]);
 
 /** MeterValues event ids carry the OCPP messageId, random per run. */
