@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';
 import type { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
-import type { RefundRecord, SessionPayment } from './domain/model.ts';
+import type { RefundRecord, RefundRequest, SessionPayment } from './domain/model.ts';
 import type { PaymentGateway } from './domain/ports.ts';
 
 export interface RefundDeps {
@@ -67,41 +67,57 @@ export function createRefunds(deps: RefundDeps) {
     const payment = await store.get(sessionId);
     if (!payment) throw new NotFoundError(`session ${sessionId} has no card payment`);
     if (!payment.settlement?.outcome) throw new ConflictError(`the payment of ${sessionId} is not settled yet (status ${payment.status})`);
-    const captures = capturedByIntent(payment);
-    const refunded = (pi: string) => Object.values(payment.refunds ?? {}).filter((r) => r.paymentIntentId === pi && counts(r)).reduce((s, r) => s + r.amountMinor, 0);
-    const refundable = captures.map((c) => ({ ...c, leftMinor: c.capturedMinor - refunded(c.paymentIntentId) }));
-    const totalLeft = refundable.reduce((s, c) => s + c.leftMinor, 0);
-    if (totalLeft === 0) throw new ConflictError(`nothing left to refund on ${sessionId}`);
-    const amount = input.amountMinor ?? totalLeft;
-    if (amount > totalLeft) throw new ValidationError(`amountMinor ${amount} is more than the ${totalLeft} left to refund`, 'amountMinor');
-    // Newest money first: the top-up, then the hold's capture.
-    let rest = amount;
+    // A retried request (same key) executes the plan it made the first time, whatever was refunded
+    // since (its own first parts, recorded here or by the refund webhooks): planning again from what
+    // is left would refund a part twice or ask Stripe for a different amount under the same key.
+    let request = payment.refundRequests?.[requestKey];
+    if (request && input.amountMinor !== undefined && input.amountMinor !== request.amountMinor) {
+      throw new ConflictError(`Idempotency-Key ${requestKey} was used for a refund of ${request.amountMinor}, not ${input.amountMinor}`);
+    }
+    if (!request) {
+      const captures = capturedByIntent(payment);
+      const refunded = (pi: string) => Object.values(payment.refunds ?? {}).filter((r) => r.paymentIntentId === pi && counts(r)).reduce((s, r) => s + r.amountMinor, 0);
+      const refundable = captures.map((c) => ({ ...c, leftMinor: c.capturedMinor - refunded(c.paymentIntentId) }));
+      const totalLeft = refundable.reduce((s, c) => s + c.leftMinor, 0);
+      if (totalLeft === 0) throw new ConflictError(`nothing left to refund on ${sessionId}`);
+      const amount = input.amountMinor ?? totalLeft;
+      if (amount > totalLeft) throw new ValidationError(`amountMinor ${amount} is more than the ${totalLeft} left to refund`, 'amountMinor');
+      // Newest money first: the top-up, then the hold's capture.
+      let rest = amount;
+      const parts: RefundRequest['parts'] = [];
+      for (const capture of [...refundable].reverse()) {
+        const part = Math.min(rest, capture.leftMinor);
+        if (part === 0) continue;
+        parts.push({ paymentIntentId: capture.paymentIntentId, amountMinor: part });
+        rest -= part;
+      }
+      const at = clock.now().toISOString();
+      const planned: RefundRequest = { amountMinor: amount, parts, ...(input.reason ? { reason: input.reason } : {}), ...(input.note ? { note: input.note } : {}), requestedAt: at };
+      const stored = await store.update(sessionId, (p) => (p.refundRequests?.[requestKey] ? undefined : { ...p, refundRequests: { ...p.refundRequests, [requestKey]: planned }, updatedAt: at }));
+      request = stored?.refundRequests?.[requestKey] ?? planned;
+    }
     const issued: RefundRecord[] = [];
-    for (const capture of [...refundable].reverse()) {
-      if (rest === 0) break;
-      const part = Math.min(rest, capture.leftMinor);
-      if (part === 0) continue;
+    for (const part of request.parts) {
       const result = await gateway.refund({
-        paymentIntentId: capture.paymentIntentId,
-        amountMinor: part,
-        ...(input.reason ? { reason: input.reason } : {}),
-        metadata: { sessionId, ...(input.note ? { note: input.note.slice(0, 500) } : {}) },
-        idempotencyKey: `voltledger:${sessionId}:refund:${requestKey}:${capture.paymentIntentId}`,
+        paymentIntentId: part.paymentIntentId,
+        amountMinor: part.amountMinor,
+        ...(request.reason ? { reason: request.reason as RefundReason } : {}),
+        metadata: { sessionId, ...(request.note ? { note: request.note.slice(0, 500) } : {}) },
+        idempotencyKey: `voltledger:${sessionId}:refund:${requestKey}:${part.paymentIntentId}`,
       });
       const record: RefundRecord = {
         refundId: result.refundId,
-        paymentIntentId: capture.paymentIntentId,
+        paymentIntentId: part.paymentIntentId,
         amountMinor: result.amountMinor,
         status: result.status,
-        ...(input.reason ? { reason: input.reason } : {}),
-        ...(input.note ? { note: input.note } : {}),
+        ...(request.reason ? { reason: request.reason } : {}),
+        ...(request.note ? { note: request.note } : {}),
         createdAt: result.createdAt,
       };
       await store.update(sessionId, (p) => ({ ...p, refunds: { ...p.refunds, [record.refundId]: { ...p.refunds?.[record.refundId], ...record } }, updatedAt: clock.now().toISOString() }));
       issued.push(record);
-      rest -= part;
     }
-    log.info('refund issued', { sessionId, amountMinor: amount, refunds: issued.map((r) => r.refundId) });
+    log.info('refund issued', { sessionId, amountMinor: request.amountMinor, refunds: issued.map((r) => r.refundId) });
     return issued;
   }
 

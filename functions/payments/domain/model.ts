@@ -70,6 +70,20 @@ export interface RefundRecord {
 }
 
 /**
+ * An admin refund request as planned before any money moved, by its request key (the
+ * `Idempotency-Key` header): which PaymentIntents give back how much. A retry of the request
+ * executes this plan again with the same Stripe idempotency keys instead of planning anew from
+ * what is left by then.
+ */
+export interface RefundRequest {
+  amountMinor: number;
+  parts: Array<{ paymentIntentId: string; amountMinor: number }>;
+  reason?: string;
+  note?: string;
+  requestedAt: string;
+}
+
+/**
  * A session's payment: who pays, the hold, what the running cost did to it, and the settlement.
  * One per session; every change is a conditional write on `version`.
  */
@@ -96,6 +110,8 @@ export interface SessionPayment {
   incrementRefused?: { reason: HoldFailureReason; message: string; action: 'stop' | 'continue'; stopRequested: boolean; at: string };
   settlement?: SettlementProgress;
   refunds: Record<string, RefundRecord>;
+  /** Admin refund requests by request key, planned once (see RefundRequest). */
+  refundRequests?: Record<string, RefundRequest>;
   version: number;
   createdAt: string;
   updatedAt: string;
