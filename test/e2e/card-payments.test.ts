@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
-import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient } from '../support/stack.ts';
 
 /**
  * Berlin 10:00 plus `minutes` on the test's own day (sessions of different tests never overlap on
@@ -23,15 +23,6 @@ const POLICY = {
   readerMatchWindowSeconds: 120,
 };
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * Card payments end to end: a strict OCPP 1.6J charge point (ocpp-rpc) charging on the local stack,

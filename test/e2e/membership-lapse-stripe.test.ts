@@ -6,20 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
-import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient } from '../support/stack.ts';
 
 const t = (minutes: number) => new Date(Date.parse('2026-11-23T09:00:00Z') + minutes * 60_000).toISOString();
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * The lapse story through the real pieces: the Stripe SDK against the local Stripe emulator (the

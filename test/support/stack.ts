@@ -90,3 +90,14 @@ export function energySample(timestamp: string, wh: number, unit: 'Wh' | 'kWh' =
     ],
   };
 }
+
+/** Polls `check` every 50 ms until it returns a value (not undefined); fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

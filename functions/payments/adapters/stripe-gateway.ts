@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import type { Clock } from '../../shared/clock.ts';
-import type { ChargeAttempt, HoldAttempt, HoldSnapshot, PaymentGateway } from '../domain/ports.ts';
+import type { ChargeAttempt, HoldAttempt, HoldSnapshot, OffSessionPayment, PaymentGateway } from '../domain/ports.ts';
 
 const iso = (unixSeconds: number | null | undefined) => (unixSeconds ? new Date(unixSeconds * 1000).toISOString() : undefined);
 
@@ -44,25 +44,32 @@ export class StripePaymentGateway implements PaymentGateway {
     private readonly clock: Clock,
   ) {}
 
-  async createHold(input: Parameters<PaymentGateway['createHold']>[0]): Promise<HoldAttempt> {
+  /** A confirmed off-session PaymentIntent on the saved card; `extra` makes it a hold. */
+  private offSessionIntent(input: OffSessionPayment, extra: Partial<Stripe.PaymentIntentCreateParams> = {}): Promise<Stripe.PaymentIntent> {
+    return this.stripe.paymentIntents.create(
+      {
+        amount: input.amountMinor,
+        currency: input.currency.toLowerCase(),
+        customer: input.customerId,
+        payment_method: input.paymentMethodId,
+        allowed_payment_method_types: ['card'],
+        confirm: true,
+        off_session: true,
+        description: input.description,
+        metadata: input.metadata,
+        ...extra,
+      },
+      { idempotencyKey: input.idempotencyKey },
+    );
+  }
+
+  async createHold(input: OffSessionPayment): Promise<HoldAttempt> {
     try {
-      const pi = await this.stripe.paymentIntents.create(
-        {
-          amount: input.amountMinor,
-          currency: input.currency.toLowerCase(),
-          customer: input.customerId,
-          payment_method: input.paymentMethodId,
-          allowed_payment_method_types: ['card'],
-          capture_method: 'manual',
-          confirm: true,
-          off_session: true,
-          payment_method_options: { card: { request_incremental_authorization: 'if_available' } },
-          description: input.description,
-          metadata: input.metadata,
-          expand: ['latest_charge'],
-        },
-        { idempotencyKey: input.idempotencyKey },
-      );
+      const pi = await this.offSessionIntent(input, {
+        capture_method: 'manual',
+        payment_method_options: { card: { request_incremental_authorization: 'if_available' } },
+        expand: ['latest_charge'],
+      });
       if (pi.status !== 'requires_capture') {
         return {
           ok: false,
@@ -144,22 +151,9 @@ export class StripePaymentGateway implements PaymentGateway {
     }
   }
 
-  async chargeOffSession(input: Parameters<PaymentGateway['chargeOffSession']>[0]): Promise<ChargeAttempt> {
+  async chargeOffSession(input: OffSessionPayment): Promise<ChargeAttempt> {
     try {
-      const pi = await this.stripe.paymentIntents.create(
-        {
-          amount: input.amountMinor,
-          currency: input.currency.toLowerCase(),
-          customer: input.customerId,
-          payment_method: input.paymentMethodId,
-          allowed_payment_method_types: ['card'],
-          confirm: true,
-          off_session: true,
-          description: input.description,
-          metadata: input.metadata,
-        },
-        { idempotencyKey: input.idempotencyKey },
-      );
+      const pi = await this.offSessionIntent(input);
       if (pi.status !== 'succeeded') return { ok: false, message: `the PaymentIntent is ${pi.status}`, paymentIntentId: pi.id };
       return { ok: true, paymentIntentId: pi.id, amountMinor: pi.amount_received };
     } catch (error) {

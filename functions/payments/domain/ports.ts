@@ -2,34 +2,31 @@ import type { HoldFailureReason } from '../../../events/payment-events.ts';
 
 /** The card provider (Stripe) as the payment flows need it. Transient failures throw; card outcomes are answers. */
 export interface PaymentGateway {
-  createHold(input: {
-    idempotencyKey: string;
-    amountMinor: number;
-    currency: string;
-    customerId: string;
-    paymentMethodId: string;
-    description: string;
-    metadata: Record<string, string>;
-  }): Promise<HoldAttempt>;
+  /** A manual-capture authorization on the saved card (incremental authorization requested where available). */
+  createHold(input: OffSessionPayment): Promise<HoldAttempt>;
   getHold(paymentIntentId: string): Promise<HoldSnapshot>;
   incrementHold(paymentIntentId: string, toMinor: number, idempotencyKey: string): Promise<{ ok: true; amountMinor: number } | { ok: false; reason: HoldFailureReason; code?: string; declineCode?: string; message: string }>;
   capture(paymentIntentId: string, amountMinor: number, idempotencyKey: string): Promise<{ ok: true; capturedMinor: number } | { ok: false; expired: true; message: string }>;
   cancel(paymentIntentId: string, idempotencyKey: string): Promise<void>;
-  chargeOffSession(input: {
-    idempotencyKey: string;
-    amountMinor: number;
-    currency: string;
-    customerId: string;
-    paymentMethodId: string;
-    description: string;
-    metadata: Record<string, string>;
-  }): Promise<ChargeAttempt>;
+  /** An immediate charge on the saved card (a top-up, or the whole amount when the hold is gone). */
+  chargeOffSession(input: OffSessionPayment): Promise<ChargeAttempt>;
   refund(input: { paymentIntentId: string; amountMinor: number; reason?: 'duplicate' | 'fraudulent' | 'requested_by_customer'; metadata: Record<string, string>; idempotencyKey: string }): Promise<{ refundId: string; status: string; amountMinor: number; createdAt: string }>;
   /** A refund as Stripe has it now, with the session of its PaymentIntent (metadata.sessionId). */
   getRefund(refundId: string): Promise<{ refundId: string; paymentIntentId?: string; sessionId?: string; amountMinor: number; status: string; reason?: string; createdAt: string }>;
   /** Creates a card_present manual-capture PaymentIntent and asks the reader to collect it. */
   armReader(input: { readerId: string; amountMinor: number; currency: string; description: string; metadata: Record<string, string>; idempotencyKey: string }): Promise<{ paymentIntentId: string }>;
   readerExists(readerId: string): Promise<boolean>;
+}
+
+/** A payment on a driver's saved card without the driver present. */
+export interface OffSessionPayment {
+  idempotencyKey: string;
+  amountMinor: number;
+  currency: string;
+  customerId: string;
+  paymentMethodId: string;
+  description: string;
+  metadata: Record<string, string>;
 }
 
 export type HoldAttempt =
