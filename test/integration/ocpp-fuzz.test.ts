@@ -488,16 +488,19 @@ describe('OCPP-J fuzzing on the local stack', () => {
     const cp = await attacker(stack);
     const before = await dumpTables(stack, { ignoreConnections: true });
 
-    // Valid for the schema (an integer) but beyond what can be stored exactly (2^53): refused with a
-    // CALLERROR and nothing stored. (It is InternalError today, which invites retries;
-    // PropertyConstraintViolation would say what is wrong.)
+    // Valid for the schema (an integer) but beyond what can be stored exactly (2^53): refused with
+    // PropertyConstraintViolation naming the field (not InternalError, which invites retries), nothing stored.
     const unstorable: Array<[string, string]> = [
       ['big1', call('big1', 'MeterValues', { connectorId: 1, transactionId: 1e20, meterValue: [meterValue()] })],
       ['big2', call('big2', 'StopTransaction', { transactionId: 2 ** 60, meterStop: 5, timestamp: T })],
     ];
     for (const [, frame] of [...frames, ...unstorable]) cp.ws.send(frame);
     await waitFor('every answer', () => (cp.received.length >= frames.length + unstorable.length ? true : undefined), 30_000);
-    for (const [id] of unstorable) expect(cp.received.find((f) => f[1] === id)?.[0], id).toBe(4);
+    for (const [id] of unstorable) {
+      const answer = cp.received.find((f) => f[1] === id);
+      expect(answer?.slice(0, 3), id).toEqual([4, id, 'PropertyConstraintViolation']);
+      expect(answer?.[4], id).toEqual({ path: 'transactionId' });
+    }
 
     for (const [id] of frames) {
       const answer = cp.received.find((f) => f[1] === id);

@@ -60,6 +60,25 @@ function errorCodeFor(error: ErrorObject): OcppErrorCode {
   }
 }
 
+/** Field names echoed in a CALLERROR are cut here, so an answer stays far below API Gateway's 128 KB frame limit. */
+const MAX_ECHOED_NAME = 64;
+const echoed = (name: string) => (name.length > MAX_ECHOED_NAME ? `${name.slice(0, MAX_ECHOED_NAME)}…` : name);
+
+/**
+ * The path of the first number that no integer field can hold exactly (beyond 2^53 - 1): the
+ * schemas say "integer", but such a value cannot be stored or compared, so it is refused as out
+ * of range rather than failing later as an internal error the charge point would retry forever.
+ */
+function unsafeIntegerPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) ? path || '(payload)' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = unsafeIntegerPath(child, path ? `${path}.${key}` : key);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function describe(error: ErrorObject): { path: string; description: string } {
   const base = error.instancePath === '' ? '' : error.instancePath.slice(1).replaceAll('/', '.');
   if (error.keyword === 'required') {
@@ -68,7 +87,7 @@ function describe(error: ErrorObject): { path: string; description: string } {
     return { path, description: `${path} is required` };
   }
   if (error.keyword === 'additionalProperties') {
-    const extra = (error.params as { additionalProperty: string }).additionalProperty;
+    const extra = echoed((error.params as { additionalProperty: string }).additionalProperty);
     const path = base ? `${base}.${extra}` : extra;
     return { path, description: `${path} is not a field of this message` };
   }
@@ -85,7 +104,11 @@ function validate(schemaId: string, payload: unknown): ValidationOutcome {
   if (!validateFn) {
     return { ok: false, errorCode: 'NotImplemented', description: `no schema ${schemaId}`, path: '' };
   }
-  if (validateFn(payload)) return { ok: true };
+  if (validateFn(payload)) {
+    const unsafe = unsafeIntegerPath(payload, '');
+    if (unsafe) return { ok: false, errorCode: 'PropertyConstraintViolation', description: `${unsafe} is beyond the largest integer VoltLedger can store exactly (2^53 - 1)`, path: unsafe };
+    return { ok: true };
+  }
   const first = validateFn.errors?.[0];
   if (!first) return { ok: false, errorCode: 'FormationViolation', description: 'payload is invalid', path: '' };
   return { ok: false, errorCode: errorCodeFor(first), ...describe(first) };
