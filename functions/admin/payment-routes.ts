@@ -20,6 +20,8 @@ const ReaderBody = z.strictObject({
   chargePointId: z.string().min(1).max(48),
   connectorId: z.number().int().min(1, 'connectorId must be >= 1 (a reader pays for one connector)'),
   label: z.string().max(128).optional(),
+  /** Re-arm by itself after each payment (default true). */
+  autoArm: z.boolean().optional(),
 });
 
 const SCOPES: Record<string, PolicyScope> = { 'charge-points': 'charge-point', sites: 'site', default: 'default' };

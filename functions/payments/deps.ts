@@ -46,6 +46,10 @@ export function buildPaymentDeps(input: {
     events: input.events,
     clock: input.clock,
     log: input.log,
+    // A reader's session is paid: the reader is ready for the next driver.
+    afterSettled: async (payment) => {
+      if (payment.channel === 'reader' && payment.readerId) await readers.rearm(payment.readerId, `after-session:${payment.sessionId}`);
+    },
   });
   const readers = createReaders({
     store,

@@ -41,6 +41,8 @@ export interface PaymentsDeps {
   events: EventPort;
   clock: Clock;
   log: Log;
+  /** Called once a session's payment is settled (reader payments re-arm their reader); a failure here is logged, not retried. */
+  afterSettled?: (payment: SessionPayment) => Promise<void>;
 }
 
 /** Billing profiles a card pays for; fleet, roaming and free sessions are billed elsewhere. */
@@ -541,6 +543,7 @@ export function createPayments(deps: PaymentsDeps) {
     ))!;
     log.info('session payment settled', { sessionId: payment.sessionId, outcome: settled.settlement!.outcome!.outcome, dueMinor: record.dueMinor, capturedMinor: record.capturedMinor, topUpMinor: record.topUpMinor });
     await events.publish([settledEvent(settled, settled.settlement!.outcome!)]);
+    await deps.afterSettled?.(settled).catch((error) => log.warn('after-settlement step failed', { sessionId: settled.sessionId, error: String(error) }));
   }
 
   /**

@@ -43,13 +43,29 @@ export function createReaders(deps: ReaderDeps) {
   const { store, gateway, clock, log } = deps;
   const now = () => clock.now().toISOString();
 
-  async function register(input: { readerId: string; chargePointId: string; connectorId: number; label?: string }): Promise<ReaderRecord> {
+  async function register(input: { readerId: string; chargePointId: string; connectorId: number; label?: string; autoArm?: boolean }): Promise<ReaderRecord> {
     if (!(await deps.registry.getChargePoint(input.chargePointId))) throw new ValidationError(`charge point ${input.chargePointId} does not exist`, 'chargePointId');
     if (!(await gateway.readerExists(input.readerId))) throw new NotFoundError(`Stripe has no Terminal reader ${input.readerId}`);
     const existing = await store.getReader(input.readerId);
-    const reader: ReaderRecord = { ...existing, ...input, updatedAt: now() };
+    const reader: ReaderRecord = { ...existing, ...input, autoArm: input.autoArm ?? existing?.autoArm ?? true, updatedAt: now() };
     await store.putReader(reader);
+    if (reader.autoArm && !reader.armed) return (await rearm(reader.readerId, `registered:${reader.chargePointId}:${reader.connectorId}:${reader.updatedAt}`)) ?? reader;
     return reader;
+  }
+
+  /**
+   * Arms the reader again when it re-arms by itself; a failure (reader offline, no tariff) is
+   * logged and leaves it for an operator or the next trigger. `trigger` makes the request idempotent.
+   */
+  async function rearm(readerId: string, trigger: string): Promise<ReaderRecord | undefined> {
+    const reader = await store.getReader(readerId);
+    if (!reader || reader.autoArm === false) return undefined;
+    try {
+      return await arm(readerId, `auto:${trigger}`);
+    } catch (error) {
+      log.warn('reader could not be re-armed', { readerId, trigger, error: String(error) });
+      return undefined;
+    }
   }
 
   /** Asks the reader to collect a card for its connector's hold. */
@@ -141,6 +157,9 @@ export function createReaders(deps: ReaderDeps) {
       updatedAt: now(),
     });
     log.warn('card refused at reader', { readerId: reader.readerId, failureCode: action?.failure_code });
+    // The refused PaymentIntent is not used again; the driver may try another card on a fresh one.
+    if (pi) await gateway.cancel(typeof pi === 'string' ? pi : pi.id, `voltledger:reader-failed:${event.id}:cancel`).catch((error) => log.warn('refused reader payment could not be cancelled', { error: String(error) }));
+    await rearm(reader.readerId, `after-failure:${event.id}`);
   }
 
   /** Releases card authorizations no session claimed within the window. Returns how many. */
@@ -154,11 +173,12 @@ export function createReaders(deps: ReaderDeps) {
       await store.markReaderAuthorizationReleased(auth, now());
       released += 1;
       log.info('unmatched reader payment released', { paymentIntentId: auth.paymentIntentId, readerId: auth.readerId });
+      await rearm(auth.readerId, `after-release:${auth.paymentIntentId}`);
     }
     return released;
   }
 
-  return { register, arm, onActionSucceeded, onActionFailed, releaseUnmatched, list: () => store.listReaders(), get: (id: string) => store.getReader(id) };
+  return { register, arm, rearm, onActionSucceeded, onActionFailed, releaseUnmatched, list: () => store.listReaders(), get: (id: string) => store.getReader(id) };
 }
 
 export type Readers = ReturnType<typeof createReaders>;

@@ -311,9 +311,25 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
   it('a card presented at the charger’s reader starts the session (RemoteStartTransaction) and pays for it', async () => {
     const location = await stripe.terminal.locations.create({ display_name: 'Depot', address: { country: 'DE', line1: 'Street 1', city: 'Berlin', postal_code: '10115' } });
     const reader = await stripe.terminal.readers.create({ registration_code: 'simulated-wpe', location: location.id, label: 'CP-001 connector 1' });
-    expect((await admin(stack, 'PUT', `/readers/${reader.id}`, { chargePointId: 'CP-001', connectorId: 1 })).status).toBe(200);
-    const armed = await admin(stack, 'POST', `/readers/${reader.id}/arm`);
+    // Registering arms it: a card_present manual-capture PaymentIntent for the connector's hold, collected by the reader.
+    const armed = await admin(stack, 'PUT', `/readers/${reader.id}`, { chargePointId: 'CP-001', connectorId: 1 });
+    expect(armed.status).toBe(200);
     expect(armed.body.armed).toMatchObject({ amountMinor: 2000, currency: 'EUR' });
+    expect((await stripe.terminal.readers.retrieve(reader.id)).action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
+    // Arming a reader that is collecting already is a conflict, not a second PaymentIntent on it.
+    expect((await admin(stack, 'POST', `/readers/${reader.id}/arm`)).status).toBe(409);
+
+    // A refused card: the reader is armed again on a fresh PaymentIntent, the refused one cancelled.
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader.id, { card_present: { number: '4000000000000002' } });
+    await settle();
+    const rearmed = await waitFor('the reader re-armed after the refusal', async () => {
+      const view = (await admin(stack, 'GET', `/readers/${reader.id}`)).body;
+      return view.armed && view.armed.paymentIntentId !== armed.body.armed.paymentIntentId ? view : undefined;
+    });
+    expect(rearmed.lastAction).toMatchObject({ status: 'failed', failureCode: 'card_declined' });
+    expect((await stripe.paymentIntents.retrieve(armed.body.armed.paymentIntentId)).status).toBe('canceled');
+    armed.body.armed = rearmed.armed;
+
     await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader.id);
     await settle();
     const remoteStart = await waitFor('RemoteStartTransaction', async () => remoteCalls.find((c) => c.action === 'RemoteStartTransaction'));
@@ -333,5 +349,9 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
     const pi = await stripe.paymentIntents.retrieve(armed.body.armed.paymentIntentId, { expand: ['latest_charge'] });
     expect(pi.status).toBe('succeeded');
     expect((pi.latest_charge as Stripe.Charge).payment_method_details?.type).toBe('card_present');
+    // Paid: the reader is ready for the next driver.
+    const next = (await admin(stack, 'GET', `/readers/${reader.id}`)).body;
+    expect(next.armed.paymentIntentId).not.toBe(armed.body.armed.paymentIntentId);
+    expect((await stripe.terminal.readers.retrieve(reader.id)).action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
   });
 });

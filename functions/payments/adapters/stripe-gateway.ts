@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import type { Clock } from '../../shared/clock.ts';
+import { ConflictError } from '../../shared/errors.ts';
 import type { ChargeAttempt, HoldAttempt, HoldSnapshot, OffSessionPayment, PaymentGateway } from '../domain/ports.ts';
 
 const iso = (unixSeconds: number | null | undefined) => (unixSeconds ? new Date(unixSeconds * 1000).toISOString() : undefined);
@@ -207,7 +208,17 @@ export class StripePaymentGateway implements PaymentGateway {
       },
       { idempotencyKey: `${input.idempotencyKey}:intent` },
     );
-    await this.stripe.terminal.readers.processPaymentIntent(input.readerId, { payment_intent: pi.id }, { idempotencyKey: `${input.idempotencyKey}:process` });
+    try {
+      await this.stripe.terminal.readers.processPaymentIntent(input.readerId, { payment_intent: pi.id }, { idempotencyKey: `${input.idempotencyKey}:process` });
+    } catch (error) {
+      // The reader is collecting another payment, or unreachable: nothing to retry blindly; the
+      // unused PaymentIntent is cancelled so it does not linger.
+      if (error instanceof Stripe.errors.StripeInvalidRequestError && (error.code === 'terminal_reader_busy' || error.code === 'terminal_reader_offline')) {
+        await this.stripe.paymentIntents.cancel(pi.id, {}, { idempotencyKey: `${input.idempotencyKey}:cancel` }).catch(() => undefined);
+        throw new ConflictError(`reader ${input.readerId}: ${error.code === 'terminal_reader_busy' ? 'busy with another payment' : 'offline'}`);
+      }
+      throw error;
+    }
     return { paymentIntentId: pi.id };
   }
 

@@ -132,6 +132,12 @@ export interface ReaderRecord {
   chargePointId: string;
   connectorId: number;
   label?: string;
+  /**
+   * Re-arm by itself (default true): when registered, after a refused card, after an unclaimed
+   * authorization was released, and after the session it paid for was settled, so the next driver
+   * finds it ready without an operator.
+   */
+  autoArm?: boolean;
   /** The PaymentIntent the reader is collecting now (process_payment_intent sent). */
   armed?: { paymentIntentId: string; amountMinor: number; currency: string; armedAt: string };
   lastAction?: { status: 'succeeded' | 'failed'; paymentIntentId?: string; failureCode?: string; failureMessage?: string; at: string };
