@@ -205,7 +205,7 @@ describe('faults: the local stack is killed (SIGKILL) mid-run and restarted on t
     expect(new Set(sessions.map((s) => s.transactionIds[0])).size).toBe(sessions.length);
     for (const [chargePointId, own] of byChargePoint) {
       const listed = (await admin('GET', `/sessions?chargePointId=${chargePointId}`)).body.sessions as any[];
-      expect(listed.map((l) => l.transactionId).sort((a, b) => a - b)).toEqual(own.map((s) => s.transactionIds[0]).sort((a, b) => a - b));
+      expect(listed.map((l) => l.transactionId).sort((a, b) => a - b)).toEqual(own.map((s) => s.transactionIds[0]!).sort((a, b) => a - b));
     }
 
     // Every session reaches its closure: completed, priced, and the billing its driver's profile asks for.
