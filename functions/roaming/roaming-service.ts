@@ -173,6 +173,28 @@ export function createRoaming(deps: RoamingDeps) {
     if (record.status === 'held' || record.status === 'rejected') return record;
     const found = await partner(record.partnerId);
     if (!found.active) return record;
+    // One delivery at a time: the lease covers every attempt with its waits and timeouts.
+    const leaseMs = delays.reduce((sum, d) => sum + d, 0) + delays.length * 15_000;
+    const claimedAt = clock.now();
+    if (!(await store.claimPush(cdrId, claimedAt.toISOString(), new Date(claimedAt.getTime() + leaseMs).toISOString()))) {
+      const now = await store.getCdr(cdrId);
+      if (now?.status === 'accepted') {
+        await events.publish([acceptedEvent(now)]);
+        return now;
+      }
+      // Another delivery is pushing it; if that one fails, its event is redelivered.
+      log.info('CDR is being pushed by another delivery', { cdrId });
+      return now ?? record;
+    }
+    try {
+      return await pushWithRetries(record, found, opts);
+    } finally {
+      await store.releasePush(cdrId);
+    }
+  }
+
+  async function pushWithRetries(record: CdrRecord, found: Awaited<ReturnType<typeof partner>>, opts: { throwOnFailure: boolean }): Promise<CdrRecord> {
+    const cdrId = record.cdrId;
     for (const [index, delay] of delays.entries()) {
       if (delay > 0) await sleep(delay);
       const at = clock.now().toISOString();

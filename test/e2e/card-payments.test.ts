@@ -315,7 +315,7 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
     const armed = await admin(stack, 'PUT', `/readers/${reader.id}`, { chargePointId: 'CP-001', connectorId: 1 });
     expect(armed.status).toBe(200);
     expect(armed.body.armed).toMatchObject({ amountMinor: 2000, currency: 'EUR' });
-    expect((await stripe.terminal.readers.retrieve(reader.id)).action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
+    expect(((await stripe.terminal.readers.retrieve(reader.id)) as Stripe.Terminal.Reader).action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
     // Arming a reader that is collecting already is a conflict, not a second PaymentIntent on it.
     expect((await admin(stack, 'POST', `/readers/${reader.id}/arm`)).status).toBe(409);
 
@@ -352,6 +352,6 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
     // Paid: the reader is ready for the next driver.
     const next = (await admin(stack, 'GET', `/readers/${reader.id}`)).body;
     expect(next.armed.paymentIntentId).not.toBe(armed.body.armed.paymentIntentId);
-    expect((await stripe.terminal.readers.retrieve(reader.id)).action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
+    expect(((await stripe.terminal.readers.retrieve(reader.id)) as Stripe.Terminal.Reader).action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
   });
 });

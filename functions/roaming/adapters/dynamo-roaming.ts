@@ -95,6 +95,35 @@ export class DynamoRoamingStore implements RoamingStore {
     }
   }
 
+  /**
+   * Claims the right to push a CDR until `until` (a lease, so two deliveries of one event never
+   * push it twice at once, and a crashed one frees it when the lease ends). False when it is
+   * accepted already or another delivery holds the lease.
+   */
+  async claimPush(cdrId: string, at: string, until: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall(keys.cdr(cdrId)),
+          UpdateExpression: 'SET pushLeaseUntil = :until',
+          ConditionExpression: 'attribute_exists(pk) AND #status <> :accepted AND (attribute_not_exists(pushLeaseUntil) OR pushLeaseUntil < :at)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({ ':until': until, ':at': at, ':accepted': 'accepted' }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Ends a push lease early (the delivery finished, whatever its outcome). */
+  async releasePush(cdrId: string): Promise<void> {
+    await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: marshall(keys.cdr(cdrId)), UpdateExpression: 'REMOVE pushLeaseUntil' }));
+  }
+
   async nextAttempt(cdrId: string, at: string): Promise<number> {
     const result = await this.client.send(
       new UpdateItemCommand({

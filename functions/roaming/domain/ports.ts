@@ -23,6 +23,9 @@ export interface RoamingStore {
   /** Replaces a held CDR (it was never sent) with its built document. */
   replaceHeldCdr(record: CdrRecord): Promise<boolean>;
   /** Counts an attempt and returns its number. */
+  /** Claims the push of a CDR until `until`; false when accepted already or another delivery holds it. */
+  claimPush(cdrId: string, at: string, until: string): Promise<boolean>;
+  releasePush(cdrId: string): Promise<void>;
   nextAttempt(cdrId: string, at: string): Promise<number>;
   recordAttempt(cdrId: string, attempt: DeliveryAttempt): Promise<void>;
   attempts(cdrId: string): Promise<DeliveryAttempt[]>;
