@@ -2,10 +2,20 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from '../../test/bench/types.ts';
 
-const USAGE = `voltledger bench [ocpp|pricing|entitlements|accounting|bundles|all]
+const USAGE = `voltledger bench [ocpp|pricing|entitlements|accounting|bundles|load|all] [options]
 
 Runs the benchmarks (default: all) and prints each result as a Markdown table, with the machine
-and the date, ready to paste into BENCHMARKS.md. Progress goes to stderr, the tables to stdout.`;
+and the date, ready to paste into BENCHMARKS.md. Progress goes to stderr, the tables to stdout.
+
+load: 1,000 charge points on an in-process local stack, sessions for 120 s at 30x with a
+reconnect storm halfway, then every session checked through the admin API (5 to 10 minutes with
+connecting, draining and reading back; about 2,300 open files, see \`ulimit -n\`).
+Options for load:
+  --charge-points N        charge points (default 1000)
+  --duration S             real seconds of sessions (default 120)
+  --time-compression X     simulated seconds per real second (default 30)
+  --storm-offline S        seconds the charge points stay offline in the storm (default 5)
+  --no-storm               no reconnect storm`;
 
 type Progress = (line: string) => void;
 const asList = (result: BenchResult | BenchResult[]) => (Array.isArray(result) ? result : [result]);
@@ -23,13 +33,27 @@ const BENCHES: Record<string, { title: string; run(progress: Progress): Promise<
     run: async (progress) => asList(await (await import('../../test/bench/accounting-bench.ts')).runAccountingBench({ progress })),
   },
   bundles: { title: 'Lambda bundles', run: async () => asList(await (await import('../../test/bench/bundle-bench.ts')).runBundleBench()) },
+  load: {
+    title: 'OCPP load and reconnect storm',
+    run: async (progress) => (await import('../../test/bench/load-bench.ts')).runLoadBench({ ...loadOptions, progress }),
+  },
 };
+
+/** Options of the load bench, from the command line. */
+let loadOptions: import('../../test/bench/load-bench.ts').LoadBenchOptions = {};
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      'charge-points': { type: 'string' },
+      duration: { type: 'string' },
+      'time-compression': { type: 'string' },
+      'storm-offline': { type: 'string' },
+      'no-storm': { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
     console.log(USAGE);
@@ -40,6 +64,24 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`voltledger bench: expected one of ${[...Object.keys(BENCHES), 'all'].join(', ')}, got "${positionals.join(' ')}"\n\n${USAGE}`);
     return 2;
   }
+
+  const positive = (flag: string, raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!(value > 0) || !Number.isFinite(value)) throw new Error(`${flag} must be a positive number, got "${raw}"`);
+    return value;
+  };
+  const chargePoints = positive('--charge-points', values['charge-points']);
+  const durationS = positive('--duration', values.duration);
+  const timeCompression = positive('--time-compression', values['time-compression']);
+  const offlineS = positive('--storm-offline', values['storm-offline']);
+  loadOptions = {
+    ...(chargePoints !== undefined ? { chargePoints: Math.round(chargePoints) } : {}),
+    ...(durationS !== undefined ? { durationS } : {}),
+    ...(timeCompression !== undefined ? { timeCompression } : {}),
+    ...(offlineS !== undefined ? { offlineS } : {}),
+    ...(values['no-storm'] ? { stormAtS: false as const } : {}),
+  };
 
   const progress: Progress = (line) => process.stderr.write(`bench: ${line}\n`);
   const sections: string[] = [machineSection()];
