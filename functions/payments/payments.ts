@@ -335,19 +335,7 @@ export function createPayments(deps: PaymentsDeps) {
     else {
       const result = await gateway.incrementHold(current.hold!.paymentIntentId, decision.toMinor, key(payment.sessionId, `increment:${decision.toMinor}`));
       if (result.ok) {
-        current = (await store.update(payment.sessionId, (p) =>
-          p.hold!.amountMinor >= result.amountMinor
-            ? undefined
-            : { ...p, hold: { ...p.hold!, amountMinor: result.amountMinor }, increments: [...p.increments, { fromMinor: p.hold!.amountMinor, toMinor: result.amountMinor, at }], updatedAt: at },
-        ))!;
-        log.info('hold raised', { sessionId: payment.sessionId, fromMinor: holdMinor, toMinor: result.amountMinor, runningCostMinor: cost });
-        await events.publish([
-          buildEvent(
-            PaymentHoldIncreased,
-            { ...refOf(current), paymentIntentId: current.hold!.paymentIntentId, fromMinor: holdMinor, toMinor: result.amountMinor, runningCostMinor: cost, currency: current.currency, increasedAt: at },
-            { id: `PaymentHoldIncreased:${payment.sessionId}:${result.amountMinor}`, occurredAt: new Date(at), correlationId: payment.sessionId },
-          ),
-        ]);
+        await recordIncrease(payment.sessionId, current.hold!.paymentIntentId, result.amountMinor, cost);
         return;
       }
       refusal = { reason: result.reason, message: result.message };
@@ -555,11 +543,45 @@ export function createPayments(deps: PaymentsDeps) {
     const hold = await gateway.getHold(paymentIntentId);
     const sessionId = hold.metadata.sessionId;
     if (!sessionId || hold.status !== 'usable') return;
-    await store.update(sessionId, (p) =>
-      p.hold?.paymentIntentId !== paymentIntentId || p.status !== 'held' || p.hold.amountMinor >= hold.capturableMinor
+    await recordIncrease(sessionId, paymentIntentId, hold.capturableMinor, undefined);
+  }
+
+  /**
+   * A hold raised at Stripe to `toMinor`, learnt from the increment's answer or from the webhook,
+   * whichever comes first (an answer lost in a timeout leaves only the webhook). Recorded once in
+   * `increments`; PaymentHoldIncreased is published from that record, so both paths publish the
+   * same event with the same data.
+   */
+  async function recordIncrease(sessionId: string, paymentIntentId: string, toMinor: number, runningCostMinor: number | undefined): Promise<void> {
+    const at = now();
+    const updated = await store.update(sessionId, (p) =>
+      p.hold?.paymentIntentId !== paymentIntentId || p.status !== 'held' || p.hold.amountMinor >= toMinor
         ? undefined
-        : { ...p, hold: { ...p.hold, amountMinor: hold.capturableMinor, incrementable: hold.incrementable }, updatedAt: now() },
+        : {
+            ...p,
+            hold: { ...p.hold, amountMinor: toMinor },
+            increments: [...p.increments, { fromMinor: p.hold.amountMinor, toMinor, at, runningCostMinor: runningCostMinor ?? p.running?.costMinor ?? 0 }],
+            updatedAt: at,
+          },
     );
+    const entry = updated?.increments.find((i) => i.toMinor === toMinor);
+    if (!updated || !entry) return;
+    if (entry.at === at) log.info('hold raised', { sessionId, fromMinor: entry.fromMinor, toMinor, runningCostMinor: entry.runningCostMinor });
+    await events.publish([
+      buildEvent(
+        PaymentHoldIncreased,
+        {
+          ...refOf(updated),
+          paymentIntentId,
+          fromMinor: entry.fromMinor,
+          toMinor,
+          runningCostMinor: entry.runningCostMinor ?? 0,
+          currency: updated.currency,
+          increasedAt: entry.at,
+        },
+        { id: `PaymentHoldIncreased:${sessionId}:${toMinor}`, occurredAt: new Date(entry.at), correlationId: sessionId },
+      ),
+    ]);
   }
 
   return { onSessionStarted, onMeterValues, onSessionPriced, onHoldUpdated, policyFor, tariffOf, newPayment, stopIfRunning };

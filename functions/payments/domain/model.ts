@@ -106,7 +106,8 @@ export interface SessionPayment {
   hold?: Hold;
   holdFailure?: HoldFailure;
   running?: { costMinor: number; at: string };
-  increments: Array<{ fromMinor: number; toMinor: number; at: string }>;
+  /** Each raise of the hold; `runningCostMinor` is what the running cost was when it was asked for. */
+  increments: Array<{ fromMinor: number; toMinor: number; at: string; runningCostMinor?: number }>;
   incrementRefused?: { reason: HoldFailureReason; message: string; action: 'stop' | 'continue'; stopRequested: boolean; at: string };
   settlement?: SettlementProgress;
   refunds: Record<string, RefundRecord>;
