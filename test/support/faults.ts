@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import { DynamoFleetStore } from '../../functions/fleet/adapters/dynamo-fleet.ts';
 import { localTableNames } from '../../lib/local/dynamodb.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
-import { admin } from './stack.ts';
+import { admin, waitFor as waitForOnStack } from './stack.ts';
 
 /** Helpers shared by the fault tests (test/e2e/faults-*.test.ts). */
 
@@ -19,15 +19,8 @@ export const FAULT_POLICY = {
   readerMatchWindowSeconds: 120,
 };
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** The stack helpers' waitFor, with a longer default for the busier fault runs. */
+export const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => waitForOnStack(what, check, timeoutMs);
 
 /** Until neither the emulator's webhooks nor the bus has anything running or waiting (a webhook publishes, a consumer calls Stripe...). */
 export async function settleStack(stack: LocalStack): Promise<void> {
