@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { esbuildOptionsFor, REPO_ROOT } from '../../lib/infra/bundling.ts';
 import { deployedFunctions, type FunctionSpec } from '../../lib/infra/functions.ts';
@@ -25,13 +24,13 @@ export interface BuiltBundle {
   largestInputs: Array<{ path: string; bytes: number }>;
 }
 
-/** Bundles one function exactly as the stack does (lib/infra/bundling.ts) into BUNDLE_DIR/{name}/index.mjs. */
+/** Bundles one function exactly as the stack does (lib/infra/bundling.ts) into BUNDLE_DIR/{name}/index.cjs. */
 export async function bundleFunction(name: string, spec: FunctionSpec): Promise<BuiltBundle> {
   const dir = join(BUNDLE_DIR, name);
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'index.mjs');
+  const file = join(dir, 'index.cjs');
   const result = await build(esbuildOptionsFor(spec.entry, file));
-  const output = Object.entries(result.metafile!.outputs).find(([path]) => path.endsWith('index.mjs'))![1];
+  const output = Object.entries(result.metafile!.outputs).find(([path]) => path.endsWith('index.cjs'))![1];
   const largestInputs = Object.entries(output.inputs)
     .map(([path, input]) => ({ path, bytes: input.bytesInOutput }))
     .sort((a, b) => b.bytes - a.bytes)
@@ -71,17 +70,18 @@ export interface LoadResult {
 }
 
 /**
- * Imports a bundle in a fresh `node` process (as a cold Lambda does, with --enable-source-maps
- * like the deployed functions) and reports how long the import took and what `handler` is.
+ * Loads a bundle in a fresh `node` process as a cold Lambda does (the nodejs22.x runtime
+ * `require`s a CommonJS handler; --enable-source-maps like the deployed functions) and reports
+ * how long loading took and what `handler` is.
  */
 export function loadBundleInFreshProcess(file: string): LoadResult {
   const script = `
     const t0 = performance.now();
-    const mod = await import(${JSON.stringify(pathToFileURL(file).href)});
+    const mod = require(${JSON.stringify(file)});
     const importMs = performance.now() - t0;
     process.stdout.write(JSON.stringify({ importMs, handlerType: typeof mod.handler }));
   `;
-  const child = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+  const child = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=commonjs', '-e', script], {
     env: lambdaLikeEnv(),
     encoding: 'utf8',
     timeout: 30_000,
@@ -126,8 +126,8 @@ export async function runBundleBench(options: { runs?: number } = {}): Promise<B
     name: 'Lambda bundles',
     rows,
     notes:
-      `esbuild with the stack's options (ESM, minified, node22 target, @aws-sdk/* external as on the nodejs22.x runtime, source map beside). ` +
-      `Import time: a fresh \`node --enable-source-maps\` process per run imports the bundle with dummy table names and no AWS credentials, ` +
+      `esbuild with the stack's options (CommonJS, minified, node22 target, @aws-sdk/* external as on the nodejs22.x runtime, source map beside). ` +
+      `Load time: a fresh \`node --enable-source-maps\` process per run requires the bundle (as the runtime does) with dummy table names and no AWS credentials, ` +
       `timed inside the process (module evaluation, clients built, no AWS call); Node ${process.version} on this machine, not a Lambda arm64 sandbox.`,
   };
 }
