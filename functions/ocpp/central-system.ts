@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { buildEvent } from '../../events/contract.ts';
-import { SessionCompleted, SessionMeterValues, SessionStarted, SessionStopped } from '../../events/session-events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ChargePointOfflineError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
@@ -11,6 +9,7 @@ import {
   callResultFrame,
   OcppCallError,
   parseFrame,
+  type OcppErrorCode,
   UNKNOWN_MESSAGE_ID,
 } from './domain/framing.ts';
 import {
@@ -50,7 +49,23 @@ export interface CentralSystemDeps {
   clock: Clock;
   config: CentralSystemConfig;
   log: Log;
+  /** Told of every answer to a charge point's CALL (metrics); must not throw or block. */
+  observer?: CallObserver;
 }
+
+/**
+ * Sees each CALL the central system answers: its action (undefined for a frame too malformed to
+ * have one) and, for a CALLERROR, its error code. The OCPP message Lambda counts CALLERRORs and
+ * times Authorize with it.
+ */
+export interface CallObserver {
+  answered(action: string | undefined, errorCode: string | undefined): void;
+}
+
+/** The session event builders (and with them zod), loaded on the first publish: see session-event-builders.ts. */
+type SessionEventBuilders = typeof import('./session-event-builders.ts');
+let sessionEventBuilders: Promise<SessionEventBuilders> | undefined;
+const eventBuilders = () => (sessionEventBuilders ??= import('./session-event-builders.ts'));
 
 /** What `$connect` decided: accept with the subprotocol header, or refuse with an HTTP status. */
 export interface ConnectDecision {
@@ -86,7 +101,7 @@ const OCPP_SUBPROTOCOL = 'ocpp1.6';
  * after a failure can never lose data, and every write is idempotent so the retry changes nothing.
  */
 export function createCentralSystem(deps: CentralSystemDeps) {
-  const { registry, entitlements, tariffs, sessions, events, connections, clock, config, log } = deps;
+  const { registry, entitlements, tariffs, sessions, events, connections, clock, config, log, observer } = deps;
   const concurrency: ConcurrencyPolicy = {
     rejectConcurrent: config.singleSessionPerIdTag ?? false,
     activeSessionMaxAgeMs: (config.activeSessionMaxAgeSeconds ?? 24 * 3600) * 1000,
@@ -123,68 +138,12 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     return session.chargePointId === chargePointId ? session : undefined;
   }
 
-  function startedEvent(session: SessionRecord) {
-    return buildEvent(
-      SessionStarted,
-      {
-        sessionId: session.sessionId,
-        transactionId: session.transactionId,
-        chargePointId: session.chargePointId,
-        connectorId: session.connectorId,
-        idTag: session.idTag,
-        ...(session.parentIdTag ? { parentIdTag: session.parentIdTag } : {}),
-        authorizationStatus: session.authorizationStatus,
-        startedAt: session.startedAt,
-        meterStartWh: session.meterStartWh,
-        ...(session.reservationId !== undefined ? { reservationId: session.reservationId } : {}),
-        timeZone: session.timeZone,
-        ...(session.siteId ? { siteId: session.siteId } : {}),
-        tariff: session.tariff,
-        billingProfile: session.billingProfile,
-      },
-      { id: `SessionStarted:${session.sessionId}`, occurredAt: new Date(session.startedAt), correlationId: session.sessionId },
-    );
-  }
-
-  function stoppedEvent(session: SessionRecord) {
-    return buildEvent(
-      SessionStopped,
-      {
-        sessionId: session.sessionId,
-        transactionId: session.transactionId,
-        chargePointId: session.chargePointId,
-        connectorId: session.connectorId,
-        idTag: session.idTag,
-        stoppedAt: session.stoppedAt!,
-        meterStopWh: session.meterStopWh!,
-        energyWh: session.energyWh!,
-        ...(session.stopReason ? { reason: session.stopReason } : {}),
-        flags: session.flags,
-      },
-      { id: `SessionStopped:${session.sessionId}`, occurredAt: new Date(session.stoppedAt!), correlationId: session.sessionId },
-    );
-  }
-
   /**
    * Completes a stopped session: publish first, then mark it, so a crash in between leaves the
    * session awaiting completion and the retry publishes the same event id again (harmless).
    */
   async function complete(session: SessionRecord, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean> {
-    await events.publish([
-      buildEvent(
-        SessionCompleted,
-        {
-          sessionId: session.sessionId,
-          transactionId: session.transactionId,
-          chargePointId: session.chargePointId,
-          connectorId: session.connectorId,
-          stoppedAt: session.stoppedAt!,
-          completedAt,
-          completedBy,
-        },
-        { id: `SessionCompleted:${session.sessionId}`, occurredAt: new Date(completedAt), correlationId: session.sessionId },
-      ),
-    ]);
+    await events.publish([(await eventBuilders()).completedEvent(session, completedAt, completedBy)]);
     return sessions.completeSession(session.transactionId, completedAt, completedBy);
   }
 
@@ -282,7 +241,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         });
       }
       remember(transactionOwner, session.transactionId, chargePointId);
-      await events.publish([startedEvent(session)]);
+      await events.publish([(await eventBuilders()).startedEvent(session)]);
       const idTagInfo: IdTagInfo = { status: session.authorizationStatus };
       if (session.parentIdTag) idTagInfo.parentIdTag = session.parentIdTag;
       return { transactionId: session.transactionId, idTagInfo };
@@ -305,13 +264,8 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         // Payments keeps a running cost from this; published after the samples are stored so a
         // consumer that reads them finds them.
         const sampledAt = samples.map((s) => s.timestamp).sort().at(-1)!;
-        await events.publish([
-          buildEvent(
-            SessionMeterValues,
-            { sessionId: sessionIdFor(req.transactionId), transactionId: req.transactionId, chargePointId, connectorId: req.connectorId, sampledAt, samples: samples.length },
-            { id: `SessionMeterValues:${chargePointId}:${messageId}`, occurredAt: new Date(sampledAt), correlationId: sessionIdFor(req.transactionId) },
-          ),
-        ]);
+        const { meterValuesEvent } = await eventBuilders();
+        await events.publish([meterValuesEvent({ transactionId: req.transactionId, chargePointId, connectorId: req.connectorId, sampledAt, samples: samples.length, messageId })]);
       }
       return {};
     },
@@ -347,7 +301,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       if (concurrency.rejectConcurrent) {
         await entitlements.releaseActiveSession(stopped.idTag, stopped.transactionId, clock.now().toISOString());
       }
-      await events.publish([stoppedEvent(stopped)]);
+      await events.publish([(await eventBuilders()).stoppedEvent(stopped)]);
       if (stopped.state === 'stopped') {
         // The car may have been unplugged before this (queued) StopTransaction arrived.
         const connector = await registry.getConnectorStatus(chargePointId, stopped.connectorId);
@@ -375,23 +329,23 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     },
   };
 
-  async function answerCall(chargePointId: string, messageId: string, action: string, payload: Record<string, unknown>): Promise<string> {
+  /** The answer frame to a CALL, and its error code when it is a CALLERROR. */
+  async function answerCall(chargePointId: string, messageId: string, action: string, payload: Record<string, unknown>): Promise<{ frame: string; errorCode?: OcppErrorCode }> {
+    const error = (errorCode: OcppErrorCode, description: string, details?: Record<string, unknown>) => ({ frame: callErrorFrame(messageId, errorCode, description, details), errorCode });
     const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined;
     if (!handler) {
-      return isKnownAction(action)
-        ? callErrorFrame(messageId, 'NotSupported', `${action} is not supported by this central system`)
-        : callErrorFrame(messageId, 'NotImplemented', `unknown action ${action}`);
+      return isKnownAction(action) ? error('NotSupported', `${action} is not supported by this central system`) : error('NotImplemented', `unknown action ${action}`);
     }
     const valid = validateRequest(action, payload);
-    if (!valid.ok) return callErrorFrame(messageId, valid.errorCode, valid.description, { path: valid.path });
+    if (!valid.ok) return error(valid.errorCode, valid.description, { path: valid.path });
     try {
       const response = await handler(chargePointId, payload, messageId);
-      return callResultFrame(messageId, response);
-    } catch (error) {
-      if (error instanceof OcppCallError) return callErrorFrame(messageId, error.errorCode, error.message, error.details);
+      return { frame: callResultFrame(messageId, response) };
+    } catch (caught) {
+      if (caught instanceof OcppCallError) return error(caught.errorCode, caught.message, caught.details);
       // Nothing was acknowledged: the charge point retries transaction messages on a CALLERROR.
-      log.error('OCPP call failed', { chargePointId, action, messageId, error });
-      return callErrorFrame(messageId, 'InternalError', 'the central system could not process this message; retry later');
+      log.error('OCPP call failed', { chargePointId, action, messageId, error: caught });
+      return error('InternalError', 'the central system could not process this message; retry later');
     }
   }
 
@@ -496,8 +450,11 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       }
       const frame = parseFrame(body);
       switch (frame.kind) {
-        case 'call':
-          return answerCall(chargePointId, frame.messageId, frame.action, frame.payload);
+        case 'call': {
+          const answer = await answerCall(chargePointId, frame.messageId, frame.action, frame.payload);
+          observer?.answered(frame.action, answer.errorCode);
+          return answer.frame;
+        }
         case 'callResult':
         case 'callError':
           await settleAnswer(chargePointId, frame);
@@ -507,6 +464,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
             log.warn('malformed answer frame dropped', { chargePointId, description: frame.description });
             return undefined;
           }
+          observer?.answered(undefined, frame.errorCode);
           return callErrorFrame(frame.messageId ?? UNKNOWN_MESSAGE_ID, frame.errorCode, frame.description);
       }
     },
