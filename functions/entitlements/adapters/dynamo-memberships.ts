@@ -150,6 +150,24 @@ export class DynamoMembershipStore implements MembershipStore {
     return this.get<FleetAccountRecord>(keys.fleet(accountId));
   }
 
+  /** Every fleet account (a filtered Scan: the monthly statement run reads them once a month). */
+  async *listFleets(): AsyncIterable<FleetAccountRecord> {
+    let startKey: ScanCommandInput['ExclusiveStartKey'];
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :sk',
+          ExpressionAttributeValues: marshall({ ':sk': 'FLEET' }),
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) yield strip<FleetAccountRecord>(unmarshall(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
   async putFleet(record: FleetAccountRecord): Promise<void> {
     await this.put({ ...keys.fleet(record.accountId), ...record });
   }
