@@ -6,7 +6,7 @@ import { systemClock } from '../shared/clock.ts';
 import { RECONCILIATION_METRICS } from '../shared/metric-names.ts';
 import { createMetrics, flushMetrics, MetricUnit } from '../shared/metrics.ts';
 import { accountingDepsFromEnv } from './handlers.ts';
-import { EXPLAINED } from './domain/reconciliation.ts';
+import { unexplainedDifferences } from './domain/reconciliation.ts';
 import { stripeSecretsFromEnv } from '../entitlements/deps.ts';
 import { stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
 
@@ -35,7 +35,3 @@ export const handler = middy(async (event: Partial<EventBridgeEvent<string, unkn
   return { date: yesterday, counts: report.counts, explained: report.explained, unexplained, openSessions: assurance.open.length };
 }).use(injectLambdaContext(logger));
 
-/** Items of a report in a class that needs a person (not matched, pending, fee, refund or dispute). */
-export function unexplainedDifferences(counts: Readonly<Record<string, number>>): number {
-  return Object.entries(counts).reduce((sum, [cls, n]) => (EXPLAINED.has(cls as never) ? sum : sum + n), 0);
-}

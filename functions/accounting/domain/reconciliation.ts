@@ -19,6 +19,11 @@ export type DifferenceClass = (typeof DIFFERENCE_CLASSES)[number];
 /** The classes that are explained; the others need a person. */
 export const EXPLAINED: ReadonlySet<DifferenceClass> = new Set(['matched', 'pending_settlement', 'fee', 'refund', 'dispute']);
 
+/** How many items of a report's counts need a person (are in no explained class). */
+export function unexplainedDifferences(counts: Readonly<Partial<Record<string, number>>>): number {
+  return Object.entries(counts).reduce((sum, [cls, n]) => (EXPLAINED.has(cls as DifferenceClass) ? sum : sum + (n ?? 0)), 0);
+}
+
 /** A Stripe balance transaction, normalized (amounts in minor units, currency upper-case, times ISO). */
 export interface StripeBalanceTxn {
   id: string;
