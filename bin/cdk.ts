@@ -6,7 +6,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STAGES, type LogLevel, type StageName, type VoltLedgerConfig } from '../lib/infra/config.ts';
+import { DEFAULT_EXPORT_RETENTION_DAYS, STAGES, type LogLevel, type StageName, type VoltLedgerConfig } from '../lib/infra/config.ts';
 import { addVoltLedgerStacks } from '../lib/infra/voltledger-app.ts';
 
 const app = new App();
@@ -46,6 +46,7 @@ const config: VoltLedgerConfig = {
   sessionIdleLimitSeconds: intContext('sessionIdleLimitSeconds', 4 * 3600),
   singleSessionPerIdTag: context('singleSessionPerIdTag') === 'true',
   ocppThrottle: { rateLimit: intContext('ocppRateLimit', 1000), burstLimit: intContext('ocppBurstLimit', 2000) },
+  exportRetentionDays: intContext('exportRetentionDays', DEFAULT_EXPORT_RETENTION_DAYS),
 };
 
 addVoltLedgerStacks(app, config, {

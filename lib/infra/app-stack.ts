@@ -4,9 +4,11 @@ import type { Construct } from 'constructs';
 import { SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
 import { DEFAULT_LOCKOUT_POLICY } from '../../functions/ocpp/domain/lockout.ts';
 import { AdminApi } from './admin-api.ts';
-import type { VoltLedgerConfig } from './config.ts';
+import { DEFAULT_EXPORT_RETENTION_DAYS, type VoltLedgerConfig } from './config.ts';
+import { ExportBucket } from './export-bucket.ts';
+import { OCPP_METRICS, RECONCILIATION_METRICS } from '../../functions/shared/metric-names.ts';
 import { EventRouting } from './event-routing.ts';
-import { ADMIN_FUNCTION, CONSUMERS, MEMBERSHIP_RESYNC_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { ADMIN_FUNCTION, CONSUMERS, FLEET_STATEMENTS_FUNCTION, MEMBERSHIP_RESYNC_FUNCTION, NIGHTLY_EXPORT_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
 import { AccountingSecret } from './accounting.ts';
 import { StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
 import { RecurringJob } from './recurring-job.ts';
@@ -27,9 +29,9 @@ export interface AppStackProps extends StackProps {
 }
 
 /**
- * The stateless half of VoltLedger: the OCPP edge, the admin API, the event bus with its rules,
- * the functions, the idle-session schedule and the monitoring. Safe to destroy and redeploy; the
- * data lives in the StatefulStack.
+ * The stateless half of VoltLedger: the OCPP edge, the admin and Stripe webhook APIs, the event
+ * bus with its rules, the functions, the schedules, the export bucket (retained) and the
+ * monitoring. Safe to destroy and redeploy; the data lives in the StatefulStack.
  */
 export class AppStack extends Stack {
   readonly functions: Readonly<Record<string, ServiceFunction>>;
@@ -39,6 +41,8 @@ export class AppStack extends Stack {
   readonly stripeSecrets: StripeSecrets;
   readonly stripeWebhook: StripeWebhookApi;
   readonly accountingSecret: AccountingSecret;
+  readonly exportBucket: ExportBucket;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -60,6 +64,7 @@ export class AppStack extends Stack {
     };
     this.stripeSecrets = new StripeSecrets(this, 'StripeSecrets');
     this.accountingSecret = new AccountingSecret(this, 'AccountingSecret');
+    this.exportBucket = new ExportBucket(this, 'Exports', { expireAfterDays: config.exportRetentionDays ?? DEFAULT_EXPORT_RETENTION_DAYS });
     const make = (id: string, spec: FunctionSpec, serviceName: string) =>
       new ServiceFunction(this, id, {
         spec,
@@ -71,23 +76,26 @@ export class AppStack extends Stack {
         environment,
         stripeSecrets: this.stripeSecrets.secret,
         accountingSecret: this.accountingSecret.secret,
+        exportBucket: this.exportBucket.bucket,
       });
 
-    const connect = make('OcppConnect', OCPP_FUNCTIONS.connect, 'voltledger-ocpp');
-    const disconnect = make('OcppDisconnect', OCPP_FUNCTIONS.disconnect, 'voltledger-ocpp');
-    const message = make('OcppMessage', OCPP_FUNCTIONS.message, 'voltledger-ocpp');
+    const connect = make('OcppConnect', OCPP_FUNCTIONS.connect, OCPP_METRICS.service);
+    const disconnect = make('OcppDisconnect', OCPP_FUNCTIONS.disconnect, OCPP_METRICS.service);
+    const message = make('OcppMessage', OCPP_FUNCTIONS.message, OCPP_METRICS.service);
     const admin = make('Admin', ADMIN_FUNCTION, 'voltledger-admin');
-    const sweep = make('IdleSessionSweepFunction', SWEEP_FUNCTION, 'voltledger-ocpp');
+    const sweep = make('IdleSessionSweepFunction', SWEEP_FUNCTION, OCPP_METRICS.service);
     const stripeWebhook = make('StripeWebhookFunction', STRIPE_WEBHOOK_FUNCTION, 'voltledger-entitlements');
     const membershipResync = make('MembershipResyncFunction', MEMBERSHIP_RESYNC_FUNCTION, 'voltledger-entitlements');
     const readerPaymentSweep = make('ReaderPaymentSweepFunction', READER_PAYMENT_SWEEP_FUNCTION, 'voltledger-payments');
-    const reconciliationDaily = make('ReconciliationDailyFunction', RECONCILIATION_FUNCTION, 'voltledger-accounting');
+    const reconciliationDaily = make('ReconciliationDailyFunction', RECONCILIATION_FUNCTION, RECONCILIATION_METRICS.service);
+    const fleetStatements = make('FleetStatementsFunction', FLEET_STATEMENTS_FUNCTION, 'voltledger-fleet');
+    const nightlyExport = make('NightlyExportFunction', NIGHTLY_EXPORT_FUNCTION, 'voltledger-accounting');
     const consumers = Object.fromEntries(
       this.events.consumerIds
         .filter((consumerId) => consumerSpecs[consumerId])
         .map((consumerId) => [consumerId, make(`Consumer-${consumerId}`, consumerSpecs[consumerId]!, `voltledger-${consumerId}`)]),
     );
-    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, readerPaymentSweep, reconciliationDaily, ...consumers };
+    this.functions = { connect, disconnect, message, admin, sweep, stripeWebhook, membershipResync, readerPaymentSweep, reconciliationDaily, fleetStatements, nightlyExport, ...consumers };
 
     // Provisioned concurrency lives on an alias; API Gateway then invokes the alias.
     const messageTarget: IFunction =
@@ -142,13 +150,30 @@ export class AppStack extends Stack {
     new RecurringJob(this, 'ReconciliationSchedule', {
       handler: reconciliationDaily.fn,
       description: 'reconcile yesterday against Stripe and report sessions without a financial closure',
-      every: Duration.days(1),
+      cron: { minute: '0', hour: '5' },
       retryAttempts: 3,
       maxEventAge: Duration.hours(6),
     });
+    // Yesterday's ledger entries (UTC day) are complete a few hours after midnight; rewriting a day is harmless.
+    new RecurringJob(this, 'NightlyExportSchedule', {
+      handler: nightlyExport.fn,
+      description: "export yesterday's revenue (CSV and JSON) to the export bucket",
+      cron: { minute: '0', hour: '3' },
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(6),
+    });
+    // 14:00 UTC on the 1st: last month is over in every time zone (UTC-12 reaches the 1st at 12:00 UTC)
+    // and late sessions of its last evening are priced. The run is idempotent, so retries are safe.
+    new RecurringJob(this, 'FleetStatementsSchedule', {
+      handler: fleetStatements.fn,
+      description: "issue last month's fleet statements",
+      cron: { minute: '0', hour: '14', day: '1' },
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(12),
+    });
     this.events.connect(Object.fromEntries(Object.entries(consumers).map(([consumerId, f]) => [consumerId, f.fn])));
 
-    new Monitoring(this, 'Monitoring', {
+    this.monitoring = new Monitoring(this, 'Monitoring', {
       functions: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.fn])),
       deadLetterQueues: Object.fromEntries(this.events.routed.map((r) => [r.subscription.ruleName, r.deadLetterQueue])),
       webSocket: { apiId: this.ocpp.api.apiId, stageName: this.ocpp.stage.stageName },
@@ -165,6 +190,7 @@ export class AppStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'StripeWebhookUrl', { value: this.stripeWebhook.url, description: 'Stripe dashboard -> Webhooks -> endpoint URL' });
     new CfnOutput(this, 'AccountingSecretArn', { value: this.accountingSecret.secret.secretArn, description: 'Put {"webhookUrl": "https://...", "signingSecret": "..."} here' });
+    new CfnOutput(this, 'ExportBucketName', { value: this.exportBucket.bucket.bucketName, description: 'Nightly revenue exports: revenue/YYYY/MM/voltledger-revenue-YYYY-MM-DD.csv and .json' });
     new CfnOutput(this, 'StripeSecretsArn', { value: this.stripeSecrets.secret.secretArn, description: 'Put {"secretKey": "sk_...", "webhookSecret": "whsec_..."} here' });
 
     this.suppressFunctionFindings();

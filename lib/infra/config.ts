@@ -40,4 +40,8 @@ export interface VoltLedgerConfig {
   readonly memberGrantingStatuses?: readonly string[];
   /** Hours a past_due subscription still grants member pricing (default 0). */
   readonly pastDueGraceHours?: number;
+  /** Days a nightly export file is kept in the export bucket (default 400: a financial year and its closing). */
+  readonly exportRetentionDays?: number;
 }
+
+export const DEFAULT_EXPORT_RETENTION_DAYS = 400;

@@ -20,6 +20,8 @@ export interface FunctionSpec {
   readonly readsStripeSecrets?: boolean;
   /** Reads the accounting webhook secret (URL and signing secret) through the Parameters and Secrets extension. */
   readonly readsAccountingSecret?: boolean;
+  /** Writes objects to the export bucket (PutObject on its keys, nothing else). */
+  readonly writesExportBucket?: boolean;
   readonly memorySizeMb?: number;
   readonly timeoutSeconds?: number;
 }
@@ -87,6 +89,30 @@ export const RECONCILIATION_FUNCTION: FunctionSpec = {
   tables: { Ledger: 'readWrite', Sessions: 'read' },
   readsStripeSecrets: true,
   timeoutSeconds: 300,
+};
+
+/** The monthly fleet statement run (EventBridge Scheduler, the 1st of each month). */
+export const FLEET_STATEMENTS_FUNCTION: FunctionSpec = {
+  entry: 'functions/fleet/statements-handler.ts',
+  description: 'Monthly: issues last month\'s statement of every fleet account whose month is over in its time zone (idempotent)',
+  // Fleet: accruals, statements, leases, invoice progress. Entitlements: the fleet accounts (Scan) and their settings.
+  tables: { Fleet: 'readWrite', Entitlements: 'read' },
+  // FleetStatementIssued, booked by the ledger.
+  publishesEvents: true,
+  // Each statement with a Stripe customer becomes a Stripe invoice.
+  readsStripeSecrets: true,
+  // Accounts one after another, each a few DynamoDB writes and up to a handful of Stripe calls.
+  timeoutSeconds: 900,
+};
+
+/** The nightly export of yesterday's revenue (CSV and JSON) to the export bucket. */
+export const NIGHTLY_EXPORT_FUNCTION: FunctionSpec = {
+  entry: 'functions/accounting/export-handler.ts',
+  description: 'Nightly: writes yesterday\'s revenue by site, billing model and account (CSV and JSON) to the export bucket',
+  // Ledger: the day's entries (byDay index) and the chart override.
+  tables: { Ledger: 'read' },
+  writesExportBucket: true,
+  timeoutSeconds: 120,
 };
 
 /** The Stripe webhook endpoint: verifies, dedupes, re-reads subscriptions, rewrites the entitlement cache. */
@@ -213,6 +239,8 @@ export function deployedFunctions(consumers: Readonly<Record<string, FunctionSpe
     membershipResync: MEMBERSHIP_RESYNC_FUNCTION,
     readerPaymentSweep: READER_PAYMENT_SWEEP_FUNCTION,
     reconciliationDaily: RECONCILIATION_FUNCTION,
+    fleetStatements: FLEET_STATEMENTS_FUNCTION,
+    nightlyExport: NIGHTLY_EXPORT_FUNCTION,
     ...consumers,
   };
 }

@@ -1,6 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { Schedule, ScheduleExpression, type CronOptionsWithTimezone } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResources } from './nag.ts';
@@ -9,24 +9,28 @@ export interface RecurringJobProps {
   readonly handler: IFunction;
   /** What the job does, shown on the schedule. */
   readonly description: string;
-  readonly every: Duration;
+  /** A fixed rate (`every`) or calendar times (`cron`, UTC unless it names a time zone); exactly one. */
+  readonly every?: Duration;
+  readonly cron?: CronOptionsWithTimezone;
   /** How often a failed invocation is retried, and how late it may still start. */
   readonly retryAttempts: number;
   readonly maxEventAge: Duration;
 }
 
 /**
- * A Lambda function run on a fixed rate by EventBridge Scheduler. Every recurring job (idle-session
- * sweep, membership resync, and the reconciliation and statement runs to come) is one of these.
+ * A Lambda function run by EventBridge Scheduler, on a fixed rate or at calendar times. Every
+ * recurring job (idle-session and reader-payment sweeps, membership resync, daily reconciliation,
+ * nightly export, monthly fleet statements) is one of these.
  */
 export class RecurringJob extends Construct {
   readonly schedule: Schedule;
 
   constructor(scope: Construct, id: string, props: RecurringJobProps) {
     super(scope, id);
+    if (Boolean(props.every) === Boolean(props.cron)) throw new Error(`${id}: give either every or cron`);
     this.schedule = new Schedule(this, 'Schedule', {
       description: `VoltLedger: ${props.description}`,
-      schedule: ScheduleExpression.rate(props.every),
+      schedule: props.every ? ScheduleExpression.rate(props.every) : ScheduleExpression.cron(props.cron!),
       target: new LambdaInvoke(props.handler, { retryAttempts: props.retryAttempts, maxEventAge: props.maxEventAge }),
     });
     // The scheduler's role (created by LambdaInvoke at stack level) may invoke any version of the function.

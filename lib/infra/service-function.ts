@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { Architecture, ParamsAndSecretsLayerVersion, ParamsAndSecretsLogLevel, ParamsAndSecretsVersions } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, ParamsAndSecretsLayerVersion, ParamsAndSecretsLogLevel, ParamsAndSecretsVersions, Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -11,7 +13,7 @@ import { TABLES, type TableId } from '../tables.ts';
 import { LAMBDA_BUNDLING, LAMBDA_RUNTIME, REPO_ROOT } from './bundling.ts';
 import type { LogLevel } from './config.ts';
 import type { FunctionSpec } from './functions.ts';
-import { acknowledgeGrantWildcards } from './nag.ts';
+import { acknowledgeGrantWildcards, acknowledgeNag } from './nag.ts';
 
 export interface ServiceFunctionProps {
   readonly spec: FunctionSpec;
@@ -27,11 +29,13 @@ export interface ServiceFunctionProps {
   readonly stripeSecrets?: ISecret;
   /** The accounting webhook secret; required when the spec says `readsAccountingSecret`. */
   readonly accountingSecret?: ISecret;
+  /** The export bucket; required when the spec says `writesExportBucket`. */
+  readonly exportBucket?: IBucket;
 }
 
 /**
  * One VoltLedger Lambda: NodejsFunction bundled locally with esbuild (see bundling.ts), arm64,
- * its own log group, and the grants its spec lists, nothing more.
+ * X-Ray active tracing, its own log group, and the grants its spec lists, nothing more.
  */
 export class ServiceFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -56,6 +60,9 @@ export class ServiceFunction extends Construct {
       description: spec.description,
       logGroup,
       bundling: LAMBDA_BUNDLING,
+      // A trace per invocation (Lambda's own segments: init, invocation, overhead). CDK adds the
+      // role's xray:PutTraceSegments/PutTelemetryRecords statement (X-Ray takes no resource ARN).
+      tracing: Tracing.ACTIVE,
       // The extension serves the secret on localhost and caches it, so no Secrets Manager SDK is bundled.
       ...(spec.readsStripeSecrets || spec.readsAccountingSecret
         ? { paramsAndSecrets: ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, { logLevel: ParamsAndSecretsLogLevel.WARN }) }
@@ -88,5 +95,14 @@ export class ServiceFunction extends Construct {
       props.accountingSecret.grantRead(this.fn);
       this.fn.addEnvironment('ACCOUNTING_SECRETS_ARN', props.accountingSecret.secretArn);
     }
+    if (spec.writesExportBucket) {
+      if (!props.exportBucket) throw new Error(`${id}: the spec writes the export bucket but none was given`);
+      // PutObject only: grantPut would add tagging, retention, legal-hold and Abort* actions it never uses.
+      const grant = Grant.addToPrincipal({ grantee: this.fn, actions: ['s3:PutObject'], resourceArns: [props.exportBucket.arnForObjects('*')] });
+      acknowledgeGrantWildcards(this, grant, 'Writes export files under any key of the export bucket (<bucket ARN>/*): one file per day and format.');
+      this.fn.addEnvironment('EXPORT_BUCKET_NAME', props.exportBucket.bucketName);
+    }
+    // X-Ray's write actions support no resource-level permissions: CDK grants them on "*".
+    acknowledgeNag(this, 'AwsSolutions-IAM5[Resource::*]', 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) take no resource ARN: "*" is the only resource X-Ray accepts.');
   }
 }

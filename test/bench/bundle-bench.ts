@@ -52,6 +52,7 @@ export function lambdaLikeEnv(): NodeJS.ProcessEnv {
     AWS_REGION: 'eu-central-1',
     EVENT_BUS_NAME: 'voltledger-test-bus',
     OCPP_CONNECTIONS_ENDPOINT: 'https://abc123.execute-api.eu-central-1.amazonaws.com/dev',
+    EXPORT_BUCKET_NAME: 'voltledger-test-exports',
     POWERTOOLS_SERVICE_NAME: 'voltledger-bench',
     POWERTOOLS_LOG_LEVEL: 'WARN',
     // No shared config or credential files either.

@@ -14,6 +14,34 @@ const indexArns = (logicalId: string) => ({ 'Fn::Join': ['', [tableArn(logicalId
 /** What a function may do: action -> resources, flattened from its role's policies. */
 type Permissions = Record<string, unknown[]>;
 
+/** The statement CDK adds for active tracing (Tracing.ACTIVE): X-Ray's write actions take no resource ARN. */
+const TRACING_STATEMENT = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
+
+/**
+ * A role's permissions from the template's policies, with CDK's own tracing statement checked
+ * (present exactly once, exactly as CDK writes it) and set aside, so each function's test lists
+ * only its grants; any other X-Ray action or `*` resource still shows up and fails it.
+ */
+function permissionsOfRole(resources: Record<string, { Type: string; Properties: any }>, roleId: string): Permissions {
+  const permissions: Permissions = {};
+  let tracing = 0;
+  for (const policy of Object.values(resources)) {
+    if (policy.Type !== 'AWS::IAM::Policy' || !policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId)) continue;
+    for (const statement of policy.Properties.PolicyDocument.Statement) {
+      expect(statement.Effect).toBe('Allow');
+      if (JSON.stringify({ ...statement, Action: [statement.Action].flat().sort() }) === JSON.stringify(TRACING_STATEMENT)) {
+        tracing++;
+        continue;
+      }
+      for (const action of [statement.Action].flat()) {
+        permissions[action] = [...(permissions[action] ?? []), ...[statement.Resource].flat()];
+      }
+    }
+  }
+  expect(tracing, `${roleId}: the X-Ray tracing statement`).toBe(1);
+  return permissions;
+}
+
 describe('function permissions', () => {
   let synth: SynthesizedApp;
   let permissionsOf: (name: string) => Permissions;
@@ -29,20 +57,7 @@ describe('function permissions', () => {
     const app = synth.stacks.app;
     const resources = synth.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
     const roleIdOf = (name: string) => resources[app.getLogicalId(app.functions[name]!.fn.node.defaultChild as CfnElement)]!.Properties.Role['Fn::GetAtt'][0];
-    permissionsOf = (name) => {
-      const roleId = roleIdOf(name);
-      const permissions: Permissions = {};
-      for (const policy of Object.values(resources)) {
-        if (policy.Type !== 'AWS::IAM::Policy' || !policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId)) continue;
-        for (const statement of policy.Properties.PolicyDocument.Statement) {
-          expect(statement.Effect).toBe('Allow');
-          for (const action of [statement.Action].flat()) {
-            permissions[action] = [...(permissions[action] ?? []), ...[statement.Resource].flat()];
-          }
-        }
-      }
-      return permissions;
-    };
+    permissionsOf = (name) => permissionsOfRole(resources, roleIdOf(name));
     managedPoliciesOf = (name) => resources[roleIdOf(name)]!.Properties.ManagedPolicyArns;
     apiRef = { Ref: app.getLogicalId(app.ocpp.api.node.defaultChild as CfnElement) };
     busArn = { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] };
@@ -175,13 +190,7 @@ describe('function permissions', () => {
     const app = synthesized.stacks.app;
     const resources = synthesized.application.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
     const roleId = resources[app.getLogicalId(app.functions[consumer]!.fn.node.defaultChild as CfnElement)]!.Properties.Role['Fn::GetAtt'][0];
-    const permissions: Permissions = {};
-    for (const policy of Object.values(resources)) {
-      if (policy.Type !== 'AWS::IAM::Policy' || !policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId)) continue;
-      for (const statement of policy.Properties.PolicyDocument.Statement) {
-        for (const action of [statement.Action].flat()) permissions[action] = [...(permissions[action] ?? []), ...[statement.Resource].flat()];
-      }
-    }
+    const permissions = permissionsOfRole(resources, roleId);
     return { permissions, bus: { 'Fn::GetAtt': [app.getLogicalId(app.events.bus.node.defaultChild as CfnElement), 'Arn'] } };
   }
 
@@ -218,7 +227,37 @@ describe('function permissions', () => {
     );
   });
 
-  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep', 'stripeWebhook', 'membershipResync', 'readerPaymentSweep', 'payments', 'ledger', 'accounting-sync', 'reconciliation', 'reconciliationDaily'])('%s: only the basic execution managed policy (its own logs)', (name) => {
+  it('fleetStatements: Fleet read/write, Entitlements read (the accounts), PutEvents (FleetStatementIssued), the Stripe secret (invoices); no @connections', () => {
+    expect(sortResources(permissionsOf('fleetStatements'))).toEqual(
+      sortResources(
+        merge(
+          readWrite([tableArn('FleetTable'), indexArns('FleetTable')]),
+          Object.fromEntries(READ.map((a) => [a, [tableArn('EntitlementsTable')]])),
+          { 'events:PutEvents': [busArn] },
+          readStripeSecret(),
+        ),
+      ),
+    );
+  });
+
+  it('nightlyExport: Ledger read and s3:PutObject on the export bucket\'s objects, nothing else (no delete, no read, no other bucket)', () => {
+    const app = synth.stacks.app;
+    const bucketArn = { 'Fn::GetAtt': [app.getLogicalId(app.exportBucket.bucket.node.defaultChild as CfnElement), 'Arn'] };
+    expect(sortResources(permissionsOf('nightlyExport'))).toEqual(
+      sortResources(
+        merge(Object.fromEntries(READ.map((a) => [a, [tableArn('LedgerTable'), indexArns('LedgerTable')]])), { 's3:PutObject': [{ 'Fn::Join': ['', [bucketArn, '/*']] }] }),
+      ),
+    );
+  });
+
+  it('grants the export bucket to the export function only', () => {
+    const app = synth.stacks.app;
+    for (const name of Object.keys(app.functions).filter((n) => n !== 'nightlyExport')) {
+      expect(Object.keys(permissionsOf(name)).filter((a) => a.startsWith('s3:')), name).toEqual([]);
+    }
+  });
+
+  it.each(['connect', 'disconnect', 'message', 'admin', 'sweep', 'stripeWebhook', 'membershipResync', 'readerPaymentSweep', 'payments', 'ledger', 'accounting-sync', 'reconciliation', 'reconciliationDaily', 'fleetStatements', 'nightlyExport'])('%s: only the basic execution managed policy (its own logs)', (name) => {
     expect(managedPoliciesOf(name)).toEqual([
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
     ]);
@@ -240,12 +279,12 @@ describe('function permissions', () => {
     }
   });
 
-  it('runs every function on nodejs22.x, arm64, as ESM (index.mjs)', () => {
+  it('runs every function on nodejs22.x, arm64, with X-Ray active tracing', () => {
     const app = synth.stacks.app;
     const resources = synth.application.toJSON().Resources;
-    for (const f of Object.values(app.functions)) {
+    for (const [name, f] of Object.entries(app.functions)) {
       const props = resources[app.getLogicalId(f.fn.node.defaultChild as CfnElement)].Properties;
-      expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(props, name).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
     }
   });
 });
