@@ -44,6 +44,11 @@ describe('Lambda bundles', () => {
     expect(code).toMatch(/Promise\.resolve\(\)\.then\(\(\)=>\([A-Za-z_$][\w$]*\(\),[A-Za-z_$][\w$]*\)\)/);
   });
 
+  it('leaves S3 to the runtime in the export function: required by name on first write, never bundled', () => {
+    const bundle = bundles.get('nightlyExport')!;
+    expect(readFileSync(bundle.file, 'utf8')).toMatch(/require\("@aws-sdk\/client-s3"\)/);
+  });
+
   it('keeps the OCPP message function under 1 MB minified', () => {
     expect(bundles.get('message')!.bytes).toBeLessThan(GOALS.messageBundleKb * 1024);
   });
