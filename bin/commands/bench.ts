@@ -7,10 +7,15 @@ const USAGE = `voltledger bench [ocpp|pricing|entitlements|accounting|bundles|lo
 Runs the benchmarks (default: all) and prints each result as a Markdown table, with the machine
 and the date, ready to paste into BENCHMARKS.md. Progress goes to stderr, the tables to stdout.
 
-load: 1,000 charge points on an in-process local stack, sessions for 120 s at 30x with a
-reconnect storm halfway, then every session checked through the admin API (5 to 10 minutes with
-connecting, draining and reading back; about 2,300 open files, see \`ulimit -n\`).
+load: 1,000 charge points against a local stack in the bench's process, sessions for 120 s at 30x
+with a reconnect storm halfway, then every session checked through the admin API and every session
+event on the bus (5 to 10 minutes with connecting, draining and reading back; about 1,300 open files
+per process, 2,300 with --clients in-process, see \`ulimit -n\`). The charge points run in a child
+process (\`voltledger simulate\` in load mode, JSON back), as charge points are other machines; the
+report gives each process's CPU time.
 Options for load:
+  --clients WHERE          separate (default: a child process) or in-process (the server's process,
+                           one event loop for both, for comparison)
   --charge-points N        charge points (default 1000)
   --duration S             real seconds of sessions (default 120)
   --time-compression X     simulated seconds per real second (default 30)
@@ -53,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       'time-compression': { type: 'string' },
       'storm-offline': { type: 'string' },
       'no-storm': { type: 'boolean', default: false },
+      clients: { type: 'string' },
     },
   });
   if (values.help) {
@@ -75,12 +81,18 @@ export async function run(argv: string[]): Promise<number> {
   const durationS = positive('--duration', values.duration);
   const timeCompression = positive('--time-compression', values['time-compression']);
   const offlineS = positive('--storm-offline', values['storm-offline']);
+  const clients = values.clients;
+  if (clients !== undefined && clients !== 'separate' && clients !== 'in-process') {
+    console.error(`voltledger bench: --clients must be separate or in-process, got "${clients}"\n\n${USAGE}`);
+    return 2;
+  }
   loadOptions = {
     ...(chargePoints !== undefined ? { chargePoints: Math.round(chargePoints) } : {}),
     ...(durationS !== undefined ? { durationS } : {}),
     ...(timeCompression !== undefined ? { timeCompression } : {}),
     ...(offlineS !== undefined ? { offlineS } : {}),
     ...(values['no-storm'] ? { stormAtS: false as const } : {}),
+    ...(clients !== undefined ? { clients } : {}),
   };
 
   const progress: Progress = (line) => process.stderr.write(`bench: ${line}\n`);

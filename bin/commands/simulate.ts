@@ -256,8 +256,11 @@ async function loadMode(options: LoadModeOptions): Promise<number> {
     invariants = await checkLoadInvariants(run.sessions, adminApiSource(options.adminUrl, options.adminToken), { runStartedAtMs: run.startedAtMs, settleTimeoutS: options.settleTimeoutS });
   }
 
-  if (options.report === 'json') console.log(JSON.stringify(loadJson(run, invariants), null, 2));
-  else if (options.report === 'markdown') console.log([machineSection(), ...loadBenchResults(run, invariants).map(formatResult)].join('\n\n'));
+  // Written with a callback: `bench load` reads this from a pipe, and the command exits right after (a large write may still be in flight).
+  if (options.report === 'json') {
+    const json = `${JSON.stringify(loadJson(run, invariants), null, 2)}\n`;
+    await new Promise<void>((resolve, reject) => process.stdout.write(json, (error) => (error ? reject(error) : resolve())));
+  } else if (options.report === 'markdown') console.log([machineSection(), ...loadBenchResults(run, invariants).map(formatResult)].join('\n\n'));
   else console.log(formatLoadText(run, invariants));
 
   const given = Object.values(run.errors.messagesGivenUp).reduce((a, b) => a + b, 0) + run.errors.undelivered;

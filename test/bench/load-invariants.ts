@@ -69,7 +69,7 @@ export interface InvariantOptions {
 
 const EXAMPLES = 5;
 const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && Date.parse(a) === Date.parse(b);
-const label = (s: LedgerSession) => `${s.chargePointId}/${s.connectorId} tx ${s.transactionId ?? '-'} started ${s.startedAt}`;
+const label = (s: Pick<LedgerSession, 'chargePointId' | 'connectorId' | 'transactionId' | 'startedAt'>) => `${s.chargePointId}/${s.connectorId} tx ${s.transactionId ?? '-'} started ${s.startedAt}`;
 
 /**
  * Checks the store against what the charge points had acknowledged: nothing lost, nothing
@@ -210,26 +210,7 @@ export async function checkLoadInvariants(ledger: LedgerSession[], source: Sessi
 
   const checks = [starts, startsUnacknowledged, rejected, lost, duplicated, samplesLost, samplesDuplicated, stopsAcknowledged, stopsLost, stopSamples, toComplete, notCompleted, priced, notPriced, pricingFailed];
 
-  if (options.events) {
-    // At-least-once delivery may repeat an event, but never with another id or other figures.
-    const once = (type: string) => check(`sessions whose ${type} has not exactly one event id`, 0);
-    const eventChecks = { SessionStarted: once('SessionStarted'), SessionStopped: once('SessionStopped'), SessionCompleted: once('SessionCompleted'), SessionPriced: once('SessionPriced') };
-    const twoTotals = check('sessions priced with two different totals', 0);
-    for (const s of acknowledged) {
-      const tally = options.events.get(`sess_${s.transactionId}`);
-      const expect: Array<keyof typeof eventChecks> = ['SessionStarted'];
-      if (s.stop?.acked) expect.push('SessionStopped');
-      const view = views.get(s.transactionId!);
-      if (view?.state === 'completed') expect.push('SessionCompleted');
-      if (view?.pricedAt !== undefined) expect.push('SessionPriced');
-      for (const type of expect) {
-        const ids = tally?.get(type)?.ids.size ?? 0;
-        if (ids !== 1) add(eventChecks[type], `${label(s)}: ${ids} ${type} ids`);
-      }
-      if ((tally?.get('SessionPriced')?.totals.size ?? 0) > 1) add(twoTotals, `${label(s)}: totals ${[...tally!.get('SessionPriced')!.totals].join(', ')}`);
-    }
-    checks.push(...Object.values(eventChecks), twoTotals);
-  }
+  if (options.events) checks.push(...eventInvariantChecks(acknowledged.map(ledgerSummary), options.events, (s) => views.get(s.transactionId!)));
 
   for (const c of checks) if (c.expected !== undefined) c.ok = c.value === c.expected;
   if (truncated.length) {
@@ -239,6 +220,83 @@ export async function checkLoadInvariants(ledger: LedgerSession[], source: Sessi
     checks.push(note);
   }
   return { ok: checks.every((c) => c.ok !== false), checks, readBackS: (performance.now() - started) / 1000, sessionsRead: views.size };
+}
+
+/** What the event checks need of a ledger session; small enough for another process to hand over as JSON. */
+export interface LedgerSummary {
+  chargePointId: string;
+  connectorId: number;
+  startedAt: string;
+  transactionId?: number;
+  startStatus?: string;
+  stopAcked: boolean;
+  unplugAcked: boolean;
+}
+
+export function ledgerSummary(s: LedgerSession): LedgerSummary {
+  return {
+    chargePointId: s.chargePointId,
+    connectorId: s.connectorId,
+    startedAt: s.startedAt,
+    ...(s.transactionId !== undefined ? { transactionId: s.transactionId } : {}),
+    ...(s.startStatus !== undefined ? { startStatus: s.startStatus } : {}),
+    stopAcked: s.stop?.acked ?? false,
+    unplugAcked: s.unplug?.acked ?? false,
+  };
+}
+
+/**
+ * The bus's events per acknowledged session: each of SessionStarted, SessionStopped (when the stop
+ * was acknowledged), SessionCompleted and SessionPriced (when the store says completed or priced)
+ * under exactly one event id, and never two different totals. At-least-once delivery may repeat an
+ * event, but never with another id or other figures. Only a process that sees the bus can tally the
+ * events; `stored` is the store's view of the session (state and pricedAt).
+ */
+export function eventInvariantChecks(
+  sessions: LedgerSummary[],
+  events: EventTally,
+  stored: (s: LedgerSummary) => Pick<StoredSession, 'state' | 'pricedAt'> | undefined,
+): InvariantCheck[] {
+  const once = (type: string): InvariantCheck => ({ name: `sessions whose ${type} has not exactly one event id`, value: 0, expected: 0, examples: [] });
+  const eventChecks = { SessionStarted: once('SessionStarted'), SessionStopped: once('SessionStopped'), SessionCompleted: once('SessionCompleted'), SessionPriced: once('SessionPriced') };
+  const twoTotals: InvariantCheck = { name: 'sessions priced with two different totals', value: 0, expected: 0, examples: [] };
+  const add = (c: InvariantCheck, example: string) => {
+    c.value += 1;
+    if (c.examples.length < EXAMPLES) c.examples.push(example);
+  };
+  for (const s of sessions) {
+    if (s.transactionId === undefined) continue;
+    const tally = events.get(`sess_${s.transactionId}`);
+    const expect: Array<keyof typeof eventChecks> = ['SessionStarted'];
+    if (s.stopAcked) expect.push('SessionStopped');
+    const view = stored(s);
+    if (view?.state === 'completed') expect.push('SessionCompleted');
+    if (view?.pricedAt !== undefined) expect.push('SessionPriced');
+    for (const type of expect) {
+      const ids = tally?.get(type)?.ids.size ?? 0;
+      if (ids !== 1) add(eventChecks[type], `${label(s)}: ${ids} ${type} ids`);
+    }
+    if ((tally?.get('SessionPriced')?.totals.size ?? 0) > 1) add(twoTotals, `${label(s)}: totals ${[...tally!.get('SessionPriced')!.totals].join(', ')}`);
+  }
+  const checks = [...Object.values(eventChecks), twoTotals];
+  for (const c of checks) c.ok = c.value === c.expected;
+  return checks;
+}
+
+/**
+ * The event checks for sessions another process ran: the store's view of each is read through the
+ * admin API (one listing per charge point), the events from this process's bus.
+ */
+export async function checkEventInvariants(sessions: LedgerSummary[], source: SessionSource, events: EventTally, concurrency = 16): Promise<InvariantReport> {
+  const started = performance.now();
+  const acknowledged = sessions.filter((s) => s.transactionId !== undefined);
+  const stored = new Map<string, StoredSession>();
+  const chargePoints = [...new Set(acknowledged.map((s) => s.chargePointId))];
+  await mapWithConcurrency(chargePoints, concurrency, async (chargePointId) => {
+    for (const session of await source.listSessions(chargePointId)) stored.set(`${chargePointId}#${session.transactionId}`, session);
+  });
+  const checks = eventInvariantChecks(acknowledged, events, (s) => stored.get(`${s.chargePointId}#${s.transactionId}`));
+  return { ok: checks.every((c) => c.ok !== false), checks, readBackS: (performance.now() - started) / 1000, sessionsRead: acknowledged.filter((s) => stored.has(`${s.chargePointId}#${s.transactionId}`)).length };
 }
 
 /** Reads sessions through the admin API (`/admin/sessions`), as an operator would. */

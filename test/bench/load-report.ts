@@ -1,6 +1,6 @@
 import { textTable } from '../../bin/simulator/report.ts';
-import type { InvariantReport } from './load-invariants.ts';
-import type { LoadSimulationResult } from './load-simulation.ts';
+import { ledgerSummary, type InvariantReport, type LedgerSummary } from './load-invariants.ts';
+import type { CpuTime, LoadSimulationResult } from './load-simulation.ts';
 import type { BenchResult } from './types.ts';
 
 export const LOAD_GOALS = { messagesPerSecond: 500, authorizeP99Ms: 25 };
@@ -13,9 +13,23 @@ const list = (counts: Record<string, number>) =>
     .map(([k, n]) => `${k} ${n}`)
     .join(', ') || 'none';
 
+/** The figures of a load run: the engine's result, or the same read back from `simulate --report json` (sessions as summaries). */
+export type LoadFigures = Omit<LoadSimulationResult, 'sessions'> & { sessions: ArrayLike<unknown> };
+
+export interface LoadReportContext {
+  loadAverage?: string;
+  /** Where the charge points ran (`bench load`): in the server's process, or in a process of their own. */
+  clients?: 'in-process' | 'separate';
+  /** The server's CPU over the clients' window and run, when the clients ran in another process. */
+  serverCpu?: { window: CpuTime; run: CpuTime };
+}
+
+const cpuNote = (who: string, cpu: CpuTime) => `${who} ${fixed(cpu.userS, 1)} s user + ${fixed(cpu.systemS, 1)} s system (${fixed(cpu.cores, 2)} cores)`;
+
 /** The load run as three Markdown-ready results: throughput and latency, the storm, the invariants. */
-export function loadBenchResults(run: LoadSimulationResult, invariants: InvariantReport | undefined, context: { loadAverage?: string } = {}): BenchResult[] {
+export function loadBenchResults(run: LoadFigures, invariants: InvariantReport | undefined, context: LoadReportContext = {}): BenchResult[] {
   const authorize = run.latency.Authorize;
+  const clientCpu = run.cpu as LoadSimulationResult['cpu'] | undefined;
   const errors = sum(run.errors.callErrors) + run.errors.timeouts + sum(run.errors.messagesGivenUp) + run.errors.undelivered;
   const rows: BenchResult['rows'] = [
     { metric: 'charge points connected', value: `${run.connectedAtStart} / ${run.chargePoints}`, unit: '', goal: `${run.chargePoints}`, met: run.connectedAtStart === run.chargePoints },
@@ -35,9 +49,18 @@ export function loadBenchResults(run: LoadSimulationResult, invariants: Invarian
       value: `${fixed(authorize?.p50Ms, 2)} / ${fixed(authorize?.p99Ms, 2)}`,
       unit: 'ms',
       goal: `p99 <= ${LOAD_GOALS.authorizeP99Ms} ms`,
-      met: authorize !== undefined && authorize.p99Ms <= LOAD_GOALS.authorizeP99Ms,
+      met: authorize !== undefined && Number.isFinite(authorize.p99Ms) && authorize.p99Ms <= LOAD_GOALS.authorizeP99Ms,
     },
   ];
+  if (clientCpu) {
+    if (context.clients === 'separate' && context.serverCpu) {
+      rows.push({ metric: 'CPU in the window: server / charge points', value: `${fixed(context.serverCpu.window.cores, 2)} / ${fixed(clientCpu.window.cores, 2)}`, unit: 'cores' });
+    } else if (context.clients === 'in-process') {
+      rows.push({ metric: 'CPU in the window (server and charge points in one process)', value: fixed(clientCpu.window.cores, 2), unit: 'cores' });
+    } else {
+      rows.push({ metric: 'CPU in the window (the charge points\' process)', value: fixed(clientCpu.window.cores, 2), unit: 'cores' });
+    }
+  }
   for (const [action, l] of Object.entries(run.latency)) {
     if (action === 'Authorize') continue;
     rows.push({ metric: `${action} p50 / p99 (${l.count} calls)`, value: `${fixed(l.p50Ms, 2)} / ${fixed(l.p99Ms, 2)}`, unit: 'ms' });
@@ -51,9 +74,19 @@ export function loadBenchResults(run: LoadSimulationResult, invariants: Invarian
     .sort(([, a], [, b]) => b - a)
     .map(([action, n]) => `${action} ${n}`)
     .join(', ');
+  const mode = context.clients === 'separate' ? ', clients in a separate process' : context.clients === 'in-process' ? ', clients in the server\'s process' : '';
+  const cpuNotes = !clientCpu
+    ? ''
+    : context.clients === 'separate' && context.serverCpu
+      ? ` CPU (process.cpuUsage()) in the ${fixed(clientCpu.window.wallS, 1)} s window: ${cpuNote('server', context.serverCpu.window)}, ${cpuNote('charge points', clientCpu.window)}; ` +
+        `over the whole run (connect to drain, ${fixed(clientCpu.run.wallS, 1)} s): ${cpuNote('server', context.serverCpu.run)}, ${cpuNote('charge points', clientCpu.run)}. ` +
+        `The charge points ran in a child process (\`voltledger simulate\`), the server (local stack) in the bench's.`
+      : ` CPU (process.cpuUsage()) in the ${fixed(clientCpu.window.wallS, 1)} s window: ${cpuNote(context.clients === 'in-process' ? 'server and charge points together' : 'the charge points\' process', clientCpu.window)}; ` +
+        `over the whole run (connect to drain, ${fixed(clientCpu.run.wallS, 1)} s): ${fixed(clientCpu.run.cores, 2)} cores.` +
+        (context.clients === 'in-process' ? ' Server and charge points shared one process and its event loop, so about one core at most (`--clients separate`, the default, splits them).' : '');
   const results: BenchResult[] = [
     {
-      name: `OCPP load: ${run.chargePoints} charge points, ${run.durationS} s`,
+      name: `OCPP load: ${run.chargePoints} charge points, ${run.durationS} s${mode}`,
       rows,
       notes:
         `${run.chargePoints} ocpp-rpc clients (strict mode) connected in ${fixed(run.connectS, 1)} s and booted in ${fixed(run.bootS, 1)} s, then ran sessions back to back ` +
@@ -64,6 +97,7 @@ export function loadBenchResults(run: LoadSimulationResult, invariants: Invarian
         (sum(run.errors.callErrors) ? ` CALLERRORs: ${list(run.errors.callErrors)}.` : '') +
         (sum(run.errors.messagesGivenUp) ? ` Given up: ${list(run.errors.messagesGivenUp)}.` : '') +
         (run.errors.undelivered ? ` ${run.errors.undelivered} messages were still queued when the drain timed out.` : '') +
+        cpuNotes +
         (context.loadAverage ? ` Load average (1 min) during the run: ${context.loadAverage}.` : '') +
         ` Seed ${run.seed}.`,
     },
@@ -142,13 +176,28 @@ export function formatLoadText(run: LoadSimulationResult, invariants: InvariantR
   return sections.join('\n').trimEnd();
 }
 
-/** JSON for `--report json`: the figures and the checks, without the per-session ledger. */
-export function loadJson(run: LoadSimulationResult, invariants: InvariantReport | undefined): unknown {
+/** `simulate --report json` in load mode; `bench load` reads it back from its child process. */
+export interface LoadJson extends Omit<LoadSimulationResult, 'sessions'> {
+  sessionsSimulated: number;
+  sessionsAcknowledged: number;
+  /** Every session in brief (identity, transactionId, whether stop and unplug were acknowledged), without the samples. */
+  ledger: LedgerSummary[];
+  invariants: InvariantReport | null;
+  /** The simulating process's CPU since it started (startup, provisioning and read-back included). */
+  processCpu: CpuTime;
+}
+
+/** JSON for `--report json`: the figures, the checks and the sessions in brief (not their samples). */
+export function loadJson(run: LoadSimulationResult, invariants: InvariantReport | undefined): LoadJson {
   const { sessions, ...figures } = run;
+  const usage = process.cpuUsage();
+  const uptimeS = process.uptime();
   return {
     ...figures,
     sessionsSimulated: sessions.length,
     sessionsAcknowledged: sessions.filter((s) => s.transactionId !== undefined).length,
     invariants: invariants ?? null,
+    processCpu: { userS: usage.user / 1e6, systemS: usage.system / 1e6, wallS: uptimeS, cores: (usage.user + usage.system) / 1e6 / uptimeS },
+    ledger: sessions.map(ledgerSummary),
   };
 }

@@ -138,8 +138,32 @@ export interface LoadSimulationResult {
   sessions: LedgerSession[];
   /** Epoch ms when the run started (server-side records of this run are newer). */
   startedAtMs: number;
+  /** Epoch ms of the measured window's start and end (to line up another process's figures with it). */
+  windowStartedAtMs: number;
+  windowEndedAtMs: number;
+  /**
+   * CPU time this process spent (`process.cpuUsage()`): during the measured window, and over the
+   * whole run (connect to drain). Where the clients run alone that is the clients' share; where the
+   * server shares the process it is both.
+   */
+  cpu: { window: CpuTime; run: CpuTime };
   seed: string;
   realDurationS: number;
+}
+
+/** CPU seconds over a stretch of wall-clock time; `cores` is CPU seconds per second (1 = one core busy). */
+export interface CpuTime {
+  userS: number;
+  systemS: number;
+  wallS: number;
+  cores: number;
+}
+
+/** The CPU time between two `process.cpuUsage()` readings taken `wallS` apart. */
+export function cpuTime(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage, wallS: number): CpuTime {
+  const userS = (to.user - from.user) / 1e6;
+  const systemS = (to.system - from.system) / 1e6;
+  return { userS, systemS, wallS, cores: wallS > 0 ? (userS + systemS) / wallS : Number.NaN };
 }
 
 const RETRYABLE = new Set(['InternalError', 'GenericError']);
@@ -646,6 +670,7 @@ export async function runLoadSimulation(options: LoadSimulationOptions): Promise
   const seed = String(options.seed ?? Date.now());
   const startedAtMs = Date.now();
   const realStart = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const drainTimeoutS = options.drainTimeoutS ?? 120;
   // Anchor simulated time in the past, so that even after a slow start and a long drain no
   // timestamp lies in the future.
@@ -678,6 +703,8 @@ export async function runLoadSimulation(options: LoadSimulationOptions): Promise
   // Every charge point waits on it.
   setMaxListeners(0, ending.signal);
   const windowStart = performance.now();
+  const windowStartedAtMs = Date.now();
+  const cpuAtWindowStart = process.cpuUsage();
   stats.origin = windowStart;
   progress(`running sessions for ${options.durationS} s at ${options.timeCompression}x${options.storm ? `, storm at ${options.storm.atS} s for ${options.storm.offlineS} s` : ''}`);
   const runs = online.map((cp) => cp.run({ ending: ending.signal }));
@@ -695,6 +722,8 @@ export async function runLoadSimulation(options: LoadSimulationOptions): Promise
 
   await sleep(options.durationS * 1000);
   const windowEnd = performance.now();
+  const windowEndedAtMs = Date.now();
+  const cpuAtWindowEnd = process.cpuUsage();
   ending.abort();
   progress('ending sessions, delivering what is queued');
   if (stormRun) storm = await stormRun;
@@ -705,6 +734,8 @@ export async function runLoadSimulation(options: LoadSimulationOptions): Promise
   const undelivered = drained === 'drained' ? 0 : online.reduce((sum, cp) => sum + cp.pending(), 0);
   progress(drained === 'drained' ? 'every queued message delivered; closing' : `${undelivered} messages still queued after ${drainTimeoutS} s; closing`);
   await Promise.all(fleet.map((cp) => cp.close()));
+  const cpuAtEnd = process.cpuUsage();
+  const realDurationS = (performance.now() - realStart) / 1000;
 
   // Throughput over the window, in 100 ms slots; the storm is from the drop until its backlog was delivered.
   const windowSlots = Math.ceil((windowEnd - windowStart) / 100);
@@ -760,8 +791,11 @@ export async function runLoadSimulation(options: LoadSimulationOptions): Promise
     ...(storm ? { storm } : {}),
     sessions: fleet.flatMap((cp) => cp.sessions),
     startedAtMs,
+    windowStartedAtMs,
+    windowEndedAtMs,
+    cpu: { window: cpuTime(cpuAtWindowStart, cpuAtWindowEnd, (windowEnd - windowStart) / 1000), run: cpuTime(cpuAtStart, cpuAtEnd, realDurationS) },
     seed,
-    realDurationS: (performance.now() - realStart) / 1000,
+    realDurationS,
   };
 }
 
