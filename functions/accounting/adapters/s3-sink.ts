@@ -9,10 +9,9 @@ export interface S3Module {
 /**
  * Writes export files to an S3 bucket (encrypted at rest by the bucket's default encryption).
  *
- * `@aws-sdk/client-s3` is not a dependency of this repository: the nodejs22.x runtime ships it,
- * and every `@aws-sdk/*` module is external to the bundles. It is `require`d on the first write
- * (the bundles are CommonJS, and the runtime's NODE_PATH holds its SDK), so importing this module
- * needs nothing; tests hand in a stand-in module.
+ * `@aws-sdk/client-s3` is a dependency (types, local runs) and, like every `@aws-sdk/*` module,
+ * external to the bundles: the nodejs22.x runtime ships it. It is `require`d on the first write so
+ * loading the export function costs nothing until it writes; tests hand in a stand-in module.
  */
 export class S3ObjectSink implements ObjectSink {
   private client: { send(command: unknown): Promise<unknown> } | undefined;
