@@ -112,6 +112,16 @@ export function createCentralSystem(deps: CentralSystemDeps) {
   // transaction belongs to one charge point forever.
   const connectionOwner = new Map<string, string>();
   const transactionOwner = new Map<number, string>();
+  /**
+   * Whether a transaction's MeterValues matter to payments (a running cost against a card hold):
+   * only sessions a card pays for (billing profile retail or member). Unknown (a cold process that
+   * has not read the session) counts as yes, so nothing a hold needs is ever skipped.
+   */
+  const runningCostWanted = new Map<number, boolean>();
+  const paysByCard = (session: SessionRecord) => {
+    const kind = (session.billingProfile as { kind?: unknown } | null)?.kind;
+    return kind === 'retail' || kind === 'member';
+  };
   const remember = <K, V>(map: Map<K, V>, key: K, value: V) => {
     if (map.size >= 50_000) map.clear();
     map.set(key, value);
@@ -135,6 +145,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     const session = await sessions.getSession(transactionId);
     if (!session) return undefined;
     remember(transactionOwner, transactionId, session.chargePointId);
+    remember(runningCostWanted, transactionId, paysByCard(session));
     return session.chargePointId === chargePointId ? session : undefined;
   }
 
@@ -241,6 +252,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         });
       }
       remember(transactionOwner, session.transactionId, chargePointId);
+      remember(runningCostWanted, session.transactionId, paysByCard(session));
       await events.publish([(await eventBuilders()).startedEvent(session)]);
       const idTagInfo: IdTagInfo = { status: session.authorizationStatus };
       if (session.parentIdTag) idTagInfo.parentIdTag = session.parentIdTag;
@@ -260,9 +272,9 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       }
       const samples = toSamples(req.meterValue, 'MeterValues');
       await sessions.addSamples(req.transactionId, samples);
-      if (samples.length > 0) {
-        // Payments keeps a running cost from this; published after the samples are stored so a
-        // consumer that reads them finds them.
+      if (samples.length > 0 && runningCostWanted.get(req.transactionId) !== false) {
+        // Payments keeps a running cost from this (card sessions only); published after the
+        // samples are stored so a consumer that reads them finds them.
         const sampledAt = samples.map((s) => s.timestamp).sort().at(-1)!;
         const { meterValuesEvent } = await eventBuilders();
         await events.publish([meterValuesEvent({ transactionId: req.transactionId, chargePointId, connectorId: req.connectorId, sampledAt, samples: samples.length, messageId })]);

@@ -137,6 +137,21 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
     expect(captured[0]!.data).toMatchObject({ paymentIntentId: pi.id, authorizedMinor: 2000, capturedMinor: 583, releasedMinor: 1417, feeMinor: 34, netMinor: 549 });
   });
 
+  it('MeterValues reach payments only for sessions a card pays for', async () => {
+    const { idTag } = await driverWith('pm_card_visa');
+    const card = await start(idTag, 1, 0);
+    await meter(card.transactionId, 1, 10, 5_000);
+    await stop(card.transactionId, 1, 20, 8_000);
+    const fleet = await start('DEMO-FLEET-1', 2, 0);
+    await meter(fleet.transactionId, 2, 10, 5_000);
+    await stop(fleet.transactionId, 2, 20, 8_000);
+    expect(eventsOf(card.sessionId, 'SessionMeterValues')).toHaveLength(1);
+    expect(eventsOf(fleet.sessionId, 'SessionMeterValues')).toEqual([]);
+    // The fleet session's samples are stored and priced all the same.
+    expect((await admin(stack, 'GET', `/sessions/${fleet.sessionId}`)).body.meterSamples).toHaveLength(2);
+    expect(await paymentOf(fleet.sessionId)).toBeNull();
+  });
+
   it('zero-cost session: cancels the hold and records nothing due', async () => {
     const { idTag } = await driverWith('pm_card_visa');
     const { transactionId, sessionId } = await start(idTag, 1, 60);
