@@ -16,6 +16,8 @@ report gives each process's CPU time.
 Options for load:
   --clients WHERE          separate (default: a child process) or in-process (the server's process,
                            one event loop for both, for comparison)
+  --dynamo WHERE           process (default: dynalite in a child process, as DynamoDB is its own
+                           service) or in-process (the stack's event loop does the store's work too)
   --charge-points N        charge points (default 1000)
   --duration S             real seconds of sessions (default 120)
   --time-compression X     simulated seconds per real second (default 30)
@@ -59,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
       'storm-offline': { type: 'string' },
       'no-storm': { type: 'boolean', default: false },
       clients: { type: 'string' },
+      dynamo: { type: 'string' },
     },
   });
   if (values.help) {
@@ -82,6 +85,10 @@ export async function run(argv: string[]): Promise<number> {
   const timeCompression = positive('--time-compression', values['time-compression']);
   const offlineS = positive('--storm-offline', values['storm-offline']);
   const clients = values.clients;
+  if (values.dynamo !== undefined && values.dynamo !== 'process' && values.dynamo !== 'in-process') {
+    console.error(`voltledger bench: --dynamo must be process or in-process, got "${values.dynamo}"\n\n${USAGE}`);
+    return 2;
+  }
   if (clients !== undefined && clients !== 'separate' && clients !== 'in-process') {
     console.error(`voltledger bench: --clients must be separate or in-process, got "${clients}"\n\n${USAGE}`);
     return 2;
@@ -93,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(offlineS !== undefined ? { offlineS } : {}),
     ...(values['no-storm'] ? { stormAtS: false as const } : {}),
     ...(clients !== undefined ? { clients } : {}),
+    ...(values.dynamo !== undefined ? { dynamo: values.dynamo as 'process' | 'in-process' } : {}),
   };
 
   const progress: Progress = (line) => process.stderr.write(`bench: ${line}\n`);

@@ -1,4 +1,6 @@
+import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -36,12 +38,13 @@ export interface LocalDynamo {
  * wait). dynalite has no TTL expiry, streams or transactions: records with a TTL attribute simply
  * stay until deleted, so local code must not rely on expiry having happened.
  */
-export async function startLocalDynamo(opts: { dataDir?: string; port?: number; host?: string } = {}): Promise<LocalDynamo> {
+export async function startLocalDynamo(opts: { dataDir?: string; port?: number; host?: string; process?: boolean } = {}): Promise<LocalDynamo> {
   let path: string | undefined;
   if (opts.dataDir) {
     path = join(opts.dataDir, 'dynamodb');
     mkdirSync(path, { recursive: true });
   }
+  if (opts.process) return startDynaliteProcess(opts.host ?? '127.0.0.1', opts.port ?? 0, path);
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -57,6 +60,33 @@ export async function startLocalDynamo(opts: { dataDir?: string; port?: number; 
       // Keep-alive sockets of SDK clients would otherwise hold the server open until they time out.
       server.closeIdleConnections?.();
       closing ??= new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      return closing;
+    },
+  };
+}
+
+/**
+ * dynalite in a child process (lib/local/dynalite-process.mjs), as DynamoDB is a service of its
+ * own: the stack's event loop no longer does the store's work, so on two cores the two share the
+ * load. The child exits when this process goes (IPC disconnect), even on SIGKILL.
+ */
+async function startDynaliteProcess(host: string, port: number, path: string | undefined): Promise<LocalDynamo> {
+  const child = fork(fileURLToPath(new URL('./dynalite-process.mjs', import.meta.url)), [host, String(port), path ?? ''], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const actualPort = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`dynalite exited (${code}) before it listened`)));
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://${host}:${actualPort}`,
+    close() {
+      closing ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          await exited;
+        }
+      })();
       return closing;
     },
   };

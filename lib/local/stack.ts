@@ -53,6 +53,8 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Bearer token for the admin API; generated when not given. */
   adminToken?: string;
+  /** Run dynalite in a child process (it exits with this one), so the store gets its own core; default false. */
+  dynamoProcess?: boolean;
   /** Seed the demo charge points, id tags and tariff on first start (default true). */
   seed?: boolean;
   /** With the Stripe emulator and `seed`: give the demo drivers cards and a membership in it (default false; `voltledger local` turns it on). */
@@ -149,6 +151,12 @@ const EVENT_BUS_NAME = 'voltledger-local';
 /** Local stand-ins accept any credentials, but the AWS SDK insists on having some. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const LOCAL_REGION = 'us-east-1';
+/**
+ * One local process serves every charge point's handler at once (on AWS each Lambda invocation
+ * has its own client): the SDK's default pool of 50 sockets per client would queue requests
+ * behind each other under load, so the local clients get a larger keep-alive pool.
+ */
+const LOCAL_REQUEST_HANDLER = { httpAgent: { keepAlive: true, maxSockets: 512 } };
 
 /**
  * Runs VoltLedger on this machine: dynalite for DynamoDB, a local EventBridge bus routing with the
@@ -163,9 +171,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const adminToken = options.adminToken ?? randomBytes(18).toString('base64url');
 
-  const dynamoServer = await startLocalDynamo({ dataDir: options.dataDir, host });
+  const dynamoServer = await startLocalDynamo({ dataDir: options.dataDir, host, process: options.dynamoProcess ?? false });
   const tables = localTableNames();
-  const dynamo = new DynamoDBClient({ endpoint: dynamoServer.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const dynamo = new DynamoDBClient({ endpoint: dynamoServer.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: LOCAL_REQUEST_HANDLER });
   await ensureTables(dynamo, tables);
 
   // The bus exists before the functions (they publish to its endpoint), so its targets resolve
@@ -215,7 +223,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const deps = buildOcppDeps({
     dynamo,
-    eventBridge: new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    eventBridge: new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: LOCAL_REQUEST_HANDLER }),
     managementApi: new ApiGatewayManagementApiClient({ endpoint: baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
     tables,
     eventBusName: EVENT_BUS_NAME,

@@ -35,6 +35,11 @@ export interface LoadBenchOptions {
    * the server's process and event loop (the clients' CPU is then charged to the server).
    */
   clients?: 'separate' | 'in-process';
+  /**
+   * Where dynalite runs: `process` (default: a child process, as DynamoDB is a service of its own,
+   * so the store's work does not queue behind the handlers') or `in-process` (the stack's own event loop).
+   */
+  dynamo?: 'process' | 'in-process';
   progress?: (line: string) => void;
 }
 
@@ -84,7 +89,9 @@ export async function runLoadBenchDetailed(options: LoadBenchOptions = {}): Prom
 
   if (clients === 'in-process') checkDescriptorLimit(2 * count + 300, 'both ends of every WebSocket are in this process');
   else checkDescriptorLimit(count + 300, "the server's end of every WebSocket is in this process");
-  const stack = await startLocalStack({ port: 0, seed: false, log: silentLog, sweepIntervalMs: 0, roaming: { localPartner: false } });
+  const dynamo = options.dynamo ?? 'process';
+  progress(`dynalite ${dynamo === 'process' ? 'in a child process' : "in the server's process"}`);
+  const stack = await startLocalStack({ port: 0, seed: false, log: silentLog, sweepIntervalMs: 0, roaming: { localPartner: false }, dynamoProcess: dynamo === 'process' });
   const events: EventTally = new Map();
   const unsubscribe = stack.bus.subscribe((event: any) => {
     const type = event['detail-type'] as string;
