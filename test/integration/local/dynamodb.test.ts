@@ -156,3 +156,25 @@ describe('local DynamoDB (dynalite)', () => {
     expect(indexed.Items?.map((i) => i.pk?.S)).toEqual(['kept']);
   });
 });
+
+describe('local DynamoDB in its own process', () => {
+  it('serves the tables from a child process, keeps data on disk across restarts, and goes when closed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'voltledger-dynalite-process-'));
+    dirs.push(dataDir);
+    const tables = localTableNames('proc');
+    let dynamo = await startLocalDynamo({ dataDir, host: '127.0.0.1', port: 0, process: true });
+    let client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials });
+    await ensureTables(client, tables);
+    await client.send(new PutItemCommand({ TableName: tables.Sessions, Item: { pk: { S: 'SESSION#1' }, sk: { S: 'SESSION' }, energyWh: { N: '1234' } } }));
+    client.destroy();
+    await dynamo.close();
+    await expect(fetch(dynamo.endpoint)).rejects.toThrow();
+
+    dynamo = await startLocalDynamo({ dataDir, host: '127.0.0.1', port: 0, process: true });
+    client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials });
+    const got = await client.send(new GetItemCommand({ TableName: tables.Sessions, Key: { pk: { S: 'SESSION#1' }, sk: { S: 'SESSION' } } }));
+    expect(got.Item?.energyWh).toEqual({ N: '1234' });
+    client.destroy();
+    await dynamo.close();
+  });
+});
