@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { fixedClock } from '../../functions/shared/clock.ts';
-import { admin, connectChargePoint, energySample, rawSocket, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, rawSocket, startTestStack, upgradeStatus, type ChargePointClient } from '../support/stack.ts';
 
 const t = (minutes: number) => new Date(Date.parse('2026-11-23T09:00:00Z') + minutes * 60_000).toISOString();
 
@@ -241,19 +241,7 @@ describe('OCPP 1.6J end to end on the local stack', () => {
   });
 
   describe('$connect', () => {
-    const attempt = (identity: string, headers: Record<string, string>, protocols: string[] = ['ocpp1.6']) =>
-      new Promise<number>((resolve) => {
-        const ws = new WebSocket(`${stack.ocppUrl}/${identity}`, protocols, { headers });
-        ws.on('unexpected-response', (_req, res) => {
-          resolve(res.statusCode ?? 0);
-          ws.terminate();
-        });
-        ws.on('open', () => {
-          resolve(101);
-          ws.close();
-        });
-        ws.on('error', () => undefined);
-      });
+    const attempt = (identity: string, headers: Record<string, string>, protocols: string[] = ['ocpp1.6']) => upgradeStatus(stack, identity, headers, protocols);
     const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
     it.each([

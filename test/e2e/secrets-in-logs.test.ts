@@ -1,9 +1,8 @@
 import type Stripe from 'stripe';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../lib/local/seed.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
-import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, startTestStack, upgradeStatus, type ChargePointClient } from '../support/stack.ts';
 import { postWebhook, subscriptionEvent } from '../support/stripe.ts';
 
 const t = (minutes: number) => new Date(Date.parse('2026-11-24T09:00:00Z') + minutes * 60_000).toISOString();
@@ -52,19 +51,7 @@ describe('secrets in logs', () => {
     await stack?.close();
   });
 
-  const attempt = (identity: string, authorization: string | undefined) =>
-    new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${stack.ocppUrl}/${identity}`, ['ocpp1.6'], { headers: authorization ? { Authorization: authorization } : {} });
-      ws.on('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.on('open', () => {
-        resolve(101);
-        ws.close();
-      });
-      ws.on('error', () => undefined);
-    });
+  const attempt = (identity: string, authorization: string | undefined) => upgradeStatus(stack, identity, authorization ? { Authorization: authorization } : {});
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
   it('a charging session paid by card, failed logins, webhooks and admin calls log no password, header, key, secret, card number or token', async () => {

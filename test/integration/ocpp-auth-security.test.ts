@@ -1,11 +1,10 @@
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixedClock } from '../../functions/shared/clock.ts';
 import type { Log } from '../../functions/shared/log.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { diffDumps, dumpTables } from '../support/dynamo-dump.ts';
-import { admin, connectChargePoint, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, startTestStack, upgradeStatus, type ChargePointClient } from '../support/stack.ts';
 import { InMemorySubscriptions, postWebhook, subscriptionEvent, WEBHOOK_SECRET } from '../support/stripe.ts';
 
 /** Counts scrypt verifications, to show a locked-out identity is refused before any. */
@@ -50,19 +49,7 @@ describe('authentication and brute force on the local stack', () => {
 
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   /** Opens a WebSocket like a charge point; the HTTP status of the upgrade (101 when it got in). */
-  const attempt = (identity: string, authorization?: string) =>
-    new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${stack.ocppUrl}/${encodeURIComponent(identity)}`, ['ocpp1.6'], { headers: authorization === undefined ? {} : { Authorization: authorization } });
-      ws.on('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.on('open', () => {
-        resolve(101);
-        ws.close();
-      });
-      ws.on('error', () => undefined);
-    });
+  const attempt = (identity: string, authorization?: string) => upgradeStatus(stack, encodeURIComponent(identity), authorization === undefined ? {} : { Authorization: authorization });
   const settled = async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await stack.bus.drain();

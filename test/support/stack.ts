@@ -101,3 +101,19 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** The HTTP status a WebSocket upgrade to the OCPP endpoint gets: 101 when it opens (then closed), else the refusal's status. */
+export function upgradeStatus(stack: LocalStack, identity: string, headers: Record<string, string>, protocols: string[] = ['ocpp1.6']): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const ws = new WebSocket(`${stack.ocppUrl}/${identity}`, protocols, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.on('error', () => undefined);
+  });
+}
