@@ -35,6 +35,8 @@ export const EntryRefsSchema = z.strictObject({
   fleetAccountId: z.string().optional(),
   cdrId: z.string().optional(),
   partnerId: z.string().optional(),
+  /** The Stripe invoice an entry reclassifies the payment of (InvoicePaid). */
+  invoiceId: z.string().optional(),
 });
 export type EntryRefs = z.infer<typeof EntryRefsSchema>;
 

@@ -344,5 +344,38 @@ export const PayoutFailed = defineEvent({
   }),
 });
 
+/** What a paid invoice was for: a membership subscription, a fleet statement, or anything else. */
+export const InvoiceKind = z.enum(['membership', 'fleet_statement', 'other']);
+export type InvoiceKind = z.infer<typeof InvoiceKind>;
+
+/**
+ * A Stripe invoice was paid (a membership subscription's, a fleet statement's, or another). Its
+ * money arrived through a PaymentIntent without a session, which `PaymentCaptured` books as
+ * unallocated receipts; this event says what that money was for. Amounts incl. tax, minor units;
+ * `taxMinor` is the invoice's tax (0 when Stripe computed none). `statementId` and `accountId` are
+ * the fleet invoicer's metadata (`voltledger_statement_id`, `voltledger_account_id`).
+ * Id: `InvoicePaid:<invoiceId>`.
+ */
+export const InvoicePaid = defineEvent({
+  source: PAYMENTS_SOURCE,
+  detailType: 'InvoicePaid',
+  version: 1,
+  data: z
+    .strictObject({
+      invoiceId: z.string().min(1),
+      customerId: z.string().min(1),
+      currency,
+      amountPaidMinor: minor,
+      taxMinor: minor,
+      kind: InvoiceKind,
+      subscriptionId: z.string().min(1).optional(),
+      statementId: z.string().min(1).optional(),
+      accountId: z.string().min(1).optional(),
+      paidAt: iso,
+    })
+    .refine((d) => d.taxMinor <= d.amountPaidMinor, { message: 'taxMinor exceeds amountPaidMinor' })
+    .refine((d) => d.kind !== 'fleet_statement' || (d.statementId !== undefined && d.accountId !== undefined), { message: 'a fleet statement invoice names its statementId and accountId' }),
+});
+
 /** Every event the Stripe webhook turns money movements into (the accounting sync consumes these). */
-export const STRIPE_MONEY_EVENTS = [PaymentCaptured, PaymentHoldReleased, PaymentFailed, PaymentRefunded, DisputeOpened, DisputeClosed, PayoutPaid, PayoutFailed] as const;
+export const STRIPE_MONEY_EVENTS = [PaymentCaptured, PaymentHoldReleased, PaymentFailed, PaymentRefunded, DisputeOpened, DisputeClosed, PayoutPaid, PayoutFailed, InvoicePaid] as const;

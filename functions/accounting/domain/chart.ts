@@ -36,6 +36,7 @@ export const DEFAULT_ACCOUNTS = {
   revenue_idle_fees: { code: '4020', name: 'Idle fees', type: 'revenue' },
   revenue_session_fees: { code: '4030', name: 'Session fees (retail)', type: 'revenue' },
   revenue_membership: { code: '4100', name: 'Charging revenue - members', type: 'revenue' },
+  revenue_membership_fees: { code: '4110', name: 'Membership fees (subscriptions)', type: 'revenue' },
   revenue_fleet: { code: '4200', name: 'Charging revenue - fleet', type: 'revenue' },
   revenue_fleet_plan: { code: '4210', name: 'Fleet plan fees and overage', type: 'revenue' },
   revenue_roaming: { code: '4300', name: 'Charging revenue - roaming', type: 'revenue' },

@@ -93,5 +93,6 @@ export const entryRefs = (entry: JournalEntry): string[] => {
     r.balanceTransactionId && `txn:${r.balanceTransactionId}`,
     r.statementId && `statement:${r.statementId}`,
     r.cdrId && `cdr:${r.cdrId}`,
+    r.invoiceId && `invoice:${r.invoiceId}`,
   ].filter((x): x is string => Boolean(x));
 };

@@ -5,6 +5,7 @@ import type { EventContract, EventMetadata } from '../../../events/contract.ts';
 import {
   DisputeClosed,
   DisputeOpened,
+  InvoicePaid,
   PaymentCaptured,
   PaymentFailed,
   PaymentHoldReleased,
@@ -30,6 +31,7 @@ export const LEDGER_CONTRACTS = {
   DisputeClosed,
   PayoutPaid,
   PayoutFailed,
+  InvoicePaid,
   FleetStatementIssued,
   RoamingCdrAccepted,
 } as const;
@@ -93,6 +95,7 @@ export function businessDate(event: LedgerEvent): string {
     case 'DisputeClosed': return event.data.closedAt;
     case 'PayoutPaid': return event.data.paidAt;
     case 'PayoutFailed': return event.data.failedAt;
+    case 'InvoicePaid': return event.data.paidAt;
     case 'FleetStatementIssued': return event.data.issuedAt;
     case 'RoamingCdrAccepted': return event.data.acceptedAt;
   }
@@ -336,6 +339,36 @@ export function planPostings(event: LedgerEvent): PostingPlan {
       // Booked only as the reversal of a paid payout (payoutFailureReversal): a payout that never
       // reached the bank never left clearing in the ledger.
       return { date, entries: [], closures: [], refs: ref('payout', d.payoutId), memo: `payout ${d.payoutId} failed${d.failureCode ? ` (${d.failureCode})` : ''}` };
+    }
+    case 'InvoicePaid': {
+      const d = event.data;
+      // The invoice's money came in through a PaymentIntent with no session, which PaymentCaptured
+      // put in unallocated receipts; this entry takes it out again to what the invoice was for. The
+      // two entries are independent, so either event can arrive first.
+      const refIds = [...ref('invoice', d.invoiceId), ...ref('statement', d.statementId)];
+      if (d.kind === 'other') {
+        return { date, entries: [], closures: [], refs: refIds, memo: `invoice ${d.invoiceId} paid (${d.amountPaidMinor} ${d.currency}); not a membership or fleet statement invoice: stays in unallocated receipts` };
+      }
+      const membership = d.kind === 'membership';
+      const party = d.accountId ?? 'unknown';
+      const entries = entry(event, {
+        kind: membership ? 'membership_invoice_paid' : 'fleet_invoice_paid',
+        description: membership
+          ? `Membership invoice ${d.invoiceId}${d.subscriptionId ? ` (subscription ${d.subscriptionId})` : ''} paid by ${d.customerId}`
+          : `Fleet statement ${d.statementId} invoice ${d.invoiceId} paid by ${party}`,
+        currency: d.currency,
+        refs: membership
+          ? { invoiceId: d.invoiceId, billingModel: 'member' }
+          : { invoiceId: d.invoiceId, statementId: d.statementId, fleetAccountId: party, billingModel: 'fleet' },
+        lines: membership
+          ? [
+              ...line('unallocated_receipts', 'debit', d.amountPaidMinor),
+              ...line('revenue_membership_fees', 'credit', d.amountPaidMinor - d.taxMinor),
+              ...line('vat_payable', 'credit', d.taxMinor),
+            ]
+          : [...line('unallocated_receipts', 'debit', d.amountPaidMinor), ...line('fleet_receivable', 'credit', d.amountPaidMinor, { party })],
+      });
+      return { date, entries, closures: [], refs: refIds, ...(entries.length ? {} : { memo: `invoice ${d.invoiceId} paid: nothing to reclassify` }) };
     }
     case 'FleetStatementIssued': {
       const d = event.data;

@@ -3,6 +3,7 @@ import { FleetStatementIssued, RoamingCdrAccepted } from '../../../events/billin
 import {
   DisputeClosed,
   DisputeOpened,
+  InvoicePaid,
   PaymentCaptured,
   PaymentHoldReleased,
   PaymentRefunded,
@@ -220,4 +221,20 @@ export function aRoamingCdr(spec: { cdrId: string; partnerId: string; sessionId:
     acceptedAt: at(90),
   };
   return ledgerEvent(RoamingCdrAccepted, data, `RoamingCdrAccepted:${spec.cdrId}`, data.acceptedAt);
+}
+
+/** A paid Stripe invoice: a membership's (subscription), a fleet statement's, or another. */
+export function anInvoicePaid(spec: { invoiceId: string; kind: 'membership' | 'fleet_statement' | 'other'; amountPaidMinor: number; taxMinor?: number; statementId?: string; accountId?: string; subscriptionId?: string; paidAt?: string }) {
+  const data: EventData<typeof InvoicePaid> = {
+    invoiceId: spec.invoiceId,
+    customerId: 'cus_1',
+    currency: 'EUR',
+    amountPaidMinor: spec.amountPaidMinor,
+    taxMinor: spec.taxMinor ?? 0,
+    kind: spec.kind,
+    ...(spec.kind === 'membership' ? { subscriptionId: spec.subscriptionId ?? `sub_${spec.invoiceId}` } : {}),
+    ...(spec.kind === 'fleet_statement' ? { statementId: spec.statementId ?? `st_${spec.invoiceId}`, accountId: spec.accountId ?? 'ACME' } : {}),
+    paidAt: spec.paidAt ?? at(24 * 60),
+  };
+  return ledgerEvent(InvoicePaid, data, `InvoicePaid:${spec.invoiceId}`, data.paidAt);
 }

@@ -11,6 +11,7 @@ import {
   aDisputeOpened,
   aFleetStatement,
   aHoldReleased,
+  anInvoicePaid,
   aPaymentCaptured,
   aPayoutFailed,
   aPayoutPaid,
@@ -33,11 +34,22 @@ const sessionStory = fc.record({
   refund: fc.option(fc.record({ share: fc.constantFrom(0.25, 1), failed: fc.boolean() })),
   dispute: fc.option(fc.constantFrom('won', 'lost', 'open')),
   creditCdr: fc.boolean(),
+  /** Fleet only: the statement's Stripe invoice was paid (its capture without a session, and InvoicePaid). */
+  statementPaid: fc.boolean(),
+});
+
+/** A Stripe invoice paid that day: its PaymentCaptured (no session) and, unless Stripe's event is missing, InvoicePaid. */
+const invoiceStory = fc.record({
+  kind: fc.constantFrom('membership', 'other'),
+  amountMinor: fc.integer({ min: 0, max: 5_000 }),
+  vatPercent: fc.constantFrom(0, 19),
+  invoicePaid: fc.boolean(),
 });
 
 const dayStory = fc.record({
   sessions: fc.array(sessionStory, { minLength: 1, maxLength: 8 }),
   payouts: fc.array(fc.record({ amountMinor: fc.integer({ min: -500, max: 50_000 }), failed: fc.boolean(), paid: fc.boolean() }), { maxLength: 3 }),
+  invoices: fc.array(invoiceStory, { maxLength: 3 }),
 });
 
 type DayStory = typeof dayStory extends fc.Arbitrary<infer T> ? T : never;
@@ -50,7 +62,13 @@ function eventsOf(day: DayStory): LedgerEvent[] {
     const priced = aSessionPriced({ sessionId, kind: s.kind as never, party: i % 2 ? 'ACME' : 'DE-EMSP', energyMinor: s.energyMinor, timeMinor: s.timeMinor, idleMinor: s.idleMinor, fixedMinor: s.fixedMinor, vatPercent: s.vatPercent });
     events.push(priced.event);
     if (s.kind === 'fleet') {
-      events.push(aFleetStatement({ statementId: `st-${i}`, accountId: 'ACME', sessionIds: [sessionId], sessionsExclVatMinor: priced.exclMinor, fixedFeeMinor: 1000 }));
+      const statement = aFleetStatement({ statementId: `st-${i}`, accountId: 'ACME', sessionIds: [sessionId], sessionsExclVatMinor: priced.exclMinor, fixedFeeMinor: 1000 });
+      events.push(statement);
+      if (s.statementPaid) {
+        const totalMinor = (statement.data as { totalMinor: number }).totalMinor;
+        events.push(aPaymentCaptured({ chargeId: `ch_in_st_${i}`, capturedMinor: totalMinor }));
+        events.push(anInvoicePaid({ invoiceId: `in_st_${i}`, kind: 'fleet_statement', amountPaidMinor: totalMinor, statementId: `st-${i}`, accountId: 'ACME' }));
+      }
       return;
     }
     if (s.kind === 'roaming') {
@@ -81,6 +99,11 @@ function eventsOf(day: DayStory): LedgerEvent[] {
       events.push(aHoldReleased({ sessionId, paymentIntentId: `pi_${i}`, amountMinor: 5000 }));
       events.push(aSettlement({ sessionId, sessionTotalMinor: total, outcome: total === 0 ? 'nothing_due' : 'waived', capturedMinor: 0, waivedMinor: total }));
     }
+  });
+  day.invoices.forEach((inv, i) => {
+    const taxMinor = Math.round((inv.amountMinor * inv.vatPercent) / (100 + inv.vatPercent));
+    if (inv.amountMinor > 0) events.push(aPaymentCaptured({ chargeId: `ch_in_${i}`, capturedMinor: inv.amountMinor }));
+    if (inv.invoicePaid) events.push(anInvoicePaid({ invoiceId: `in_${i}`, kind: inv.kind as 'membership' | 'other', amountPaidMinor: inv.amountMinor, taxMinor }));
   });
   day.payouts.forEach((p, i) => {
     if (p.paid) events.push(aPayoutPaid({ payoutId: `po_${i}`, amountMinor: p.amountMinor }));
@@ -155,6 +178,31 @@ describe('ledger', () => {
           }
           const receivable = balances([...store.entries.values()].map((p) => p.entry)).get('EUR|driver_receivable') ?? 0n;
           expect(receivable).toBe(BigInt(owed));
+        }),
+        { numRuns: 100 },
+      );
+    });
+
+    it('unallocated receipts hold exactly the invoice payments no paid membership or fleet invoice explains; fleet receivables the unpaid statements', async () => {
+      await fc.assert(
+        fc.asyncProperty(dayStory, async (day) => {
+          const events = eventsOf(day);
+          const store = await bookAll(events);
+          let unexplained = 0;
+          for (const e of events) if (e.detailType === 'PaymentCaptured' && !e.data.sessionId) unexplained += e.data.capturedMinor;
+          let unpaidStatements = 0;
+          let membershipFees = 0;
+          for (const e of events) {
+            if (e.detailType === 'InvoicePaid' && e.data.kind !== 'other') unexplained -= e.data.amountPaidMinor;
+            if (e.detailType === 'InvoicePaid' && e.data.kind === 'membership') membershipFees += e.data.amountPaidMinor - e.data.taxMinor;
+            if (e.detailType === 'InvoicePaid' && e.data.kind === 'fleet_statement') unpaidStatements -= e.data.amountPaidMinor;
+            if (e.detailType === 'FleetStatementIssued') unpaidStatements += e.data.totalMinor;
+          }
+          const b = balances([...store.entries.values()].map((p) => p.entry));
+          // Credit balances (liability, revenue) are negative debit balances.
+          expect(b.get('EUR|unallocated_receipts') ?? 0n).toBe(BigInt(-unexplained));
+          expect(b.get('EUR|revenue_membership_fees') ?? 0n).toBe(BigInt(-membershipFees));
+          expect(b.get('EUR|fleet_receivable') ?? 0n).toBe(BigInt(unpaidStatements));
         }),
         { numRuns: 100 },
       );

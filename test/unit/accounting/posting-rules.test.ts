@@ -10,6 +10,7 @@ import {
   aDisputeOpened,
   aFleetStatement,
   aHoldReleased,
+  anInvoicePaid,
   aPaymentCaptured,
   aPayoutFailed,
   aRefund,
@@ -66,9 +67,22 @@ describe('posting rules', () => {
       ['captured settlement: nothing (PaymentCaptured books the money)', aSettlement({ sessionId: 's', sessionTotalMinor: 1000 }), []],
       ['fleet statement: receivable incl. VAT, unbilled sessions, plan fee, VAT', aFleetStatement({ statementId: 'st', accountId: 'ACME', sessionIds: ['a', 'b'], sessionsExclVatMinor: 10_000, fixedFeeMinor: 2000 }), [['Dr fleet_receivable[ACME] 14280', 'Cr fleet_unbilled[ACME] 10000', 'Cr revenue_fleet_plan 2000', 'Cr vat_payable 2280']]],
       ['roaming CDR: receivable per eMSP', aRoamingCdr({ cdrId: 'c', partnerId: 'NL-EMSP', sessionId: 's', exclVatMinor: 1000 }), [['Dr roaming_receivable[NL-EMSP] 1190', 'Cr roaming_unbilled[NL-EMSP] 1000', 'Cr vat_payable 190']]],
+      ['membership invoice paid: unallocated receipts to membership fees and VAT', anInvoicePaid({ invoiceId: 'in_m', kind: 'membership', amountPaidMinor: 1189, taxMinor: 190 }), [['Dr unallocated_receipts 1189', 'Cr revenue_membership_fees 999', 'Cr vat_payable 190']]],
+      ['membership invoice paid without tax: all fee revenue', anInvoicePaid({ invoiceId: 'in_m0', kind: 'membership', amountPaidMinor: 999 }), [['Dr unallocated_receipts 999', 'Cr revenue_membership_fees 999']]],
+      ['fleet statement invoice paid: unallocated receipts clear the receivable', anInvoicePaid({ invoiceId: 'in_f', kind: 'fleet_statement', amountPaidMinor: 14280, statementId: 'st', accountId: 'ACME' }), [['Dr unallocated_receipts 14280', 'Cr fleet_receivable[ACME] 14280']]],
+      ['other invoice paid: nothing (stays in unallocated receipts)', anInvoicePaid({ invoiceId: 'in_o', kind: 'other', amountPaidMinor: 500 }), []],
       ['credit CDR: the reverse', aRoamingCdr({ cdrId: 'c2', partnerId: 'NL-EMSP', sessionId: 's', exclVatMinor: 1000, credit: true, creditsCdrId: 'c' }), [['Cr roaming_receivable[NL-EMSP] 1190', 'Dr roaming_unbilled[NL-EMSP] 1000', 'Dr vat_payable 190']]],
     ])('%s', (_name, event, expected) => {
       expect(lines(event)).toEqual(expected);
+    });
+
+    it('an invoice payment: entry id is the event id, found by invoice and statement, dated when paid; other invoices leave a memo', () => {
+      const plan = planPostings(anInvoicePaid({ invoiceId: 'in_f', kind: 'fleet_statement', amountPaidMinor: 100, statementId: 'st', accountId: 'ACME', paidAt: '2026-11-24T10:00:00.000Z' }));
+      expect(plan.entries.map((e) => [e.entryId, e.date, e.kind, e.refs])).toEqual([['InvoicePaid:in_f', '2026-11-24T10:00:00.000Z', 'fleet_invoice_paid', { invoiceId: 'in_f', statementId: 'st', fleetAccountId: 'ACME', billingModel: 'fleet' }]]);
+      expect(plan.refs).toEqual(['invoice:in_f', 'statement:st']);
+      expect(plan.closures).toEqual([]);
+      const other = planPostings(anInvoicePaid({ invoiceId: 'in_o', kind: 'other', amountPaidMinor: 500 }));
+      expect(other.memo).toMatch(/in_o.*unallocated receipts/);
     });
 
     it('closes a settled session and the earlier sessions carried into it', () => {
