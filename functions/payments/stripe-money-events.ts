@@ -3,6 +3,7 @@ import { buildEvent, type EventContract, type EventData, type OutgoingEvent } fr
 import {
   DisputeClosed,
   DisputeOpened,
+  InvoicePaid,
   PaymentCaptured,
   PaymentFailed,
   PaymentHoldReleased,
@@ -11,7 +12,7 @@ import {
   PayoutFailed,
   PayoutPaid,
 } from '../../events/payment-events.ts';
-import type { StripeEventHandler } from '../entitlements/stripe-webhook.ts';
+import { invoiceSubscriptionId, type StripeEventHandler } from '../entitlements/stripe-webhook.ts';
 import type { EventPort } from '../ocpp/domain/ports.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';
@@ -327,6 +328,47 @@ export function toPayoutFailed(payout: Stripe.Payout, reportedAt: number): Outgo
   );
 }
 
+/** The invoice metadata the fleet invoicer writes (functions/fleet/adapters/stripe-invoicer.ts). */
+export const FLEET_STATEMENT_METADATA = { statementId: 'voltledger_statement_id', accountId: 'voltledger_account_id' } as const;
+
+/**
+ * A paid invoice as `InvoicePaid` (id `InvoicePaid:<invoiceId>`), or undefined while it is not
+ * paid, or when it was marked paid out of band (no money went through Stripe, so there is nothing
+ * in unallocated receipts to reclassify). `kind`: `fleet_statement` when the fleet invoicer's
+ * metadata names a statement and its account, `membership` when it belongs to a subscription,
+ * else `other`. `taxMinor` sums the invoice's `total_taxes` (0 when Stripe computed none; a fleet
+ * statement carries its VAT as an item). Dated at `status_transitions.paid_at`.
+ */
+export function toInvoicePaid(invoice: Stripe.Invoice, reportedAt?: number): OutgoingEvent<typeof InvoicePaid> | undefined {
+  const customerId = idOf(invoice.customer);
+  const outOfBand = (invoice as unknown as { paid_out_of_band?: boolean }).paid_out_of_band === true;
+  if (invoice.status !== 'paid' || !invoice.id || !customerId || outOfBand) return undefined;
+  const statementId = invoice.metadata?.[FLEET_STATEMENT_METADATA.statementId] || undefined;
+  const accountId = invoice.metadata?.[FLEET_STATEMENT_METADATA.accountId] || undefined;
+  const subscriptionId = invoiceSubscriptionId(invoice);
+  const kind = statementId && accountId ? 'fleet_statement' : subscriptionId ? 'membership' : 'other';
+  const taxMinor = Math.min(invoice.amount_paid, sum((invoice.total_taxes ?? []).map((t) => t.amount)));
+  const paidSeconds = invoice.status_transitions?.paid_at ?? reportedAt ?? invoice.created;
+  const paidAt = isoFromUnix(paidSeconds);
+  return fact(
+    InvoicePaid,
+    `InvoicePaid:${invoice.id}`,
+    {
+      invoiceId: invoice.id,
+      customerId,
+      currency: currencyOf(invoice.currency),
+      amountPaidMinor: invoice.amount_paid,
+      taxMinor,
+      kind,
+      subscriptionId,
+      statementId: kind === 'fleet_statement' ? statementId : undefined,
+      accountId: kind === 'fleet_statement' ? accountId : undefined,
+      paidAt,
+    },
+    paidAt,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handlers: re-read the object from Stripe (the webhook snapshot only says which one), map, publish.
 // ---------------------------------------------------------------------------------------------
@@ -355,6 +397,7 @@ const REFUND_EXPAND = ['balance_transaction', 'failure_balance_transaction', 'pa
  * | `charge.dispute.closed/funds_reinstated` | `DisputeClosed:<disputeId>` |
  * | `payout.paid` | `PayoutPaid:<payoutId>` |
  * | `payout.failed` | `PayoutFailed:<payoutId>` |
+ * | `invoice.paid` | `InvoicePaid:<invoiceId>` (merged with the membership handler of the same type) |
  *
  * Two webhooks for one fact (a capture's `charge.captured` and `payment_intent.succeeded`) publish
  * the same event id and data; consumers dedupe on the id. A failure to read Stripe or to publish
@@ -422,6 +465,10 @@ export function moneyEventHandlers(deps: MoneyEventDeps): Record<string, StripeE
     const payout = await stripe.payouts.retrieve(objectId(event));
     await publish(event, [toPayoutPaid(payout, event.created)]);
   };
+  const invoicePaid: StripeEventHandler = async (event) => {
+    const invoice = await stripe.invoices.retrieve(objectId(event));
+    await publish(event, [toInvoicePaid(invoice, event.created)]);
+  };
   const payoutFailed: StripeEventHandler = async (event) => {
     const payout = await stripe.payouts.retrieve(objectId(event), { expand: ['failure_balance_transaction'] });
     await publish(event, [toPayoutFailed(payout, event.created)]);
@@ -443,6 +490,7 @@ export function moneyEventHandlers(deps: MoneyEventDeps): Record<string, StripeE
     'charge.dispute.funds_reinstated': disputeClosed,
     'payout.paid': payoutPaid,
     'payout.failed': payoutFailed,
+    'invoice.paid': invoicePaid,
   };
 }
 

@@ -53,8 +53,8 @@ const SCRIPTS: Script[] = [
 const CLOCK_FIELDS = new Set([
   'createdAt', 'updatedAt', 'accruedAt', 'settledAt', 'plannedAt', 'placedAt', 'increasedAt', 'refusedAt', 'failedAt', 'at', 'pricedAt',
   'last_updated', 'lastAttemptAt', 'acceptedAt', 'receivedAt', 'stopRecordedAt', 'captureBefore', 'capture_before', 'partnerLocation',
-  // Stripe's own times of a capture (the emulator's clock, to the second).
-  'capturedAt', 'availableOn',
+  // Stripe's own times of a capture and of an invoice's payment (the emulator's clock, to the second).
+  'capturedAt', 'availableOn', 'paidAt',
   // How many times the CDR was pushed: see the todo below.
   'attempts', 'deliveries',
   // Journal entries: when posted, and the business date of Stripe facts (Stripe's clock, to the second).

@@ -1,10 +1,11 @@
 import type Stripe from 'stripe';
 import { describe, expect, it, vi } from 'vitest';
 import { STRIPE_MONEY_EVENTS } from '../../events/payment-events.ts';
-import type { StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
+import { membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
 import {
   balanceFacts,
   mergeHandlers,
+  moneyEventHandlers,
   paymentReference,
   toDisputeClosed,
   toDisputeOpened,
@@ -13,8 +14,11 @@ import {
   toPaymentHoldReleased,
   toPaymentRefunded,
   toPayoutFailed,
+  toInvoicePaid,
   toPayoutPaid,
 } from '../../functions/payments/stripe-money-events.ts';
+import { systemClock } from '../../functions/shared/clock.ts';
+import { silentLog } from '../../functions/shared/log.ts';
 
 // Stripe-shaped objects as the API answers them (API 2026-10), with the expansions the handlers ask for.
 const T0 = 1_790_000_000; // 2026-09-21T14:13:20Z: authorization
@@ -168,6 +172,97 @@ function aPayout(overrides: Partial<Stripe.Payout> = {}): Stripe.Payout {
     type: 'bank_account',
     ...overrides,
   } as unknown as Stripe.Payout;
+}
+
+const PAID = T0 + 2 * DAY; // the invoice's payment
+
+/**
+ * A paid subscription invoice as `GET /v1/invoices/{id}` answers it (API 2025-03-31 and later: the
+ * subscription under `parent.subscription_details`, taxes under `total_taxes`), with Stripe Tax's
+ * 19 % German VAT included in the 11.89 price.
+ */
+function anInvoice(overrides: Record<string, unknown> = {}): Stripe.Invoice {
+  return {
+    id: 'in_1Qmember',
+    object: 'invoice',
+    account_country: 'DE',
+    amount_due: 1189,
+    amount_overpaid: 0,
+    amount_paid: 1189,
+    amount_remaining: 0,
+    amount_shipping: 0,
+    attempt_count: 1,
+    attempted: true,
+    auto_advance: false,
+    automatic_tax: { enabled: true, liability: { type: 'self' }, status: 'complete' },
+    billing_reason: 'subscription_cycle',
+    collection_method: 'charge_automatically',
+    created: T0,
+    currency: 'eur',
+    customer: 'cus_driver7',
+    customer_email: 'dana@example.com',
+    default_payment_method: null,
+    description: null,
+    discounts: [],
+    due_date: null,
+    hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1/test_1',
+    lines: {
+      object: 'list',
+      data: [
+        {
+          id: 'il_1Qmember',
+          object: 'line_item',
+          amount: 1189,
+          currency: 'eur',
+          description: '1 × VoltLedger Plus (at €11.89 / month)',
+          metadata: {},
+          parent: { type: 'subscription_item_details', subscription_item_details: { subscription: 'sub_1Qplus', subscription_item: 'si_1Qplus', proration: false, proration_details: { credited_items: null }, invoice_item: null }, invoice_item_details: null },
+          period: { start: T0, end: T0 + 30 * DAY },
+          pricing: { type: 'price_details', price_details: { price: 'price_1Qplus', product: 'prod_1Qplus' }, unit_amount_decimal: '1189' },
+          quantity: 1,
+          taxes: [{ amount: 190, tax_behavior: 'inclusive', tax_rate_details: null, taxability_reason: 'standard_rated', taxable_amount: 999, type: 'tax_rate_details' }],
+        },
+      ],
+      has_more: false,
+      url: '/v1/invoices/in_1Qmember/lines',
+    },
+    livemode: false,
+    metadata: {},
+    number: 'A1B2C3D4-0002',
+    parent: { type: 'subscription_details', quote_details: null, subscription_details: { metadata: {}, subscription: 'sub_1Qplus' } },
+    period_end: T0,
+    period_start: T0 - 30 * DAY,
+    status: 'paid',
+    status_transitions: { finalized_at: T0 + 3600, marked_uncollectible_at: null, paid_at: PAID, voided_at: null },
+    subtotal: 1189,
+    subtotal_excluding_tax: 999,
+    total: 1189,
+    total_excluding_tax: 999,
+    total_taxes: [{ amount: 190, tax_behavior: 'inclusive', tax_rate_details: { tax_rate: 'txr_1QdeVat' }, taxability_reason: 'standard_rated', taxable_amount: 999, type: 'tax_rate_details' }],
+    ...overrides,
+  } as unknown as Stripe.Invoice;
+}
+
+/** A fleet statement's invoice as functions/fleet/adapters/stripe-invoicer.ts creates it (VAT as an item, no Stripe tax). */
+function aFleetInvoice(overrides: Record<string, unknown> = {}): Stripe.Invoice {
+  return anInvoice({
+    id: 'in_1Qfleet',
+    amount_due: 14_280,
+    amount_paid: 14_280,
+    automatic_tax: { enabled: false, liability: null, status: null },
+    billing_reason: 'manual',
+    customer: { id: 'cus_acme', object: 'customer' },
+    description: 'Fleet charging statement 2026-09 (FS-ACME-2026-09): 8 sessions, 177.749 kWh',
+    lines: { object: 'list', data: [], has_more: false, url: '/v1/invoices/in_1Qfleet/lines' },
+    metadata: { voltledger_statement_id: 'FS-ACME-2026-09', voltledger_account_id: 'ACME', voltledger_period: '2026-09' },
+    parent: null,
+    subtotal: 14_280,
+    subtotal_excluding_tax: 14_280,
+    total: 14_280,
+    total_excluding_tax: 14_280,
+    total_taxes: [],
+    ...overrides,
+  });
 }
 
 /** Every event a mapper returns must pass its contract's envelope schema. */
@@ -548,6 +643,78 @@ describe('Stripe money events', () => {
 
     it('gives no PayoutFailed for a payout that did not fail', () => {
       expect(toPayoutFailed(aPayout(), T0)).toBeUndefined();
+    });
+  });
+
+  describe('toInvoicePaid', () => {
+    it('maps a paid membership invoice: subscription, amount paid, Stripe Tax’s VAT, dated when paid', () => {
+      const event = toInvoicePaid(anInvoice(), PAID + 7);
+
+      expectValid(event);
+      expect(event!.detail.metadata).toEqual({ id: 'InvoicePaid:in_1Qmember', version: 1, occurredAt: iso(PAID), correlationId: 'InvoicePaid:in_1Qmember' });
+      expect(event!.detail.data).toEqual({
+        invoiceId: 'in_1Qmember',
+        customerId: 'cus_driver7',
+        currency: 'EUR',
+        amountPaidMinor: 1189,
+        taxMinor: 190,
+        kind: 'membership',
+        subscriptionId: 'sub_1Qplus',
+        paidAt: iso(PAID),
+      });
+    });
+
+    it('reads the subscription of an invoice of an API version before 2025-03-31, and takes tax 0 when Stripe computed none', () => {
+      const event = toInvoicePaid(anInvoice({ parent: null, subscription: 'sub_1Qold', total_taxes: null }));
+      expect(event!.detail.data).toMatchObject({ kind: 'membership', subscriptionId: 'sub_1Qold', taxMinor: 0, amountPaidMinor: 1189 });
+    });
+
+    it('maps a paid fleet statement invoice by the invoicer’s metadata: statement and account', () => {
+      const event = toInvoicePaid(aFleetInvoice());
+
+      expectValid(event);
+      expect(event!.detail.data).toEqual({
+        invoiceId: 'in_1Qfleet',
+        customerId: 'cus_acme',
+        currency: 'EUR',
+        amountPaidMinor: 14_280,
+        taxMinor: 0,
+        kind: 'fleet_statement',
+        statementId: 'FS-ACME-2026-09',
+        accountId: 'ACME',
+        paidAt: iso(PAID),
+      });
+    });
+
+    it('calls any other paid invoice other', () => {
+      const event = toInvoicePaid(aFleetInvoice({ id: 'in_1Qother', metadata: { order: '42' } }));
+      expectValid(event);
+      expect(event!.detail.data).toMatchObject({ kind: 'other', invoiceId: 'in_1Qother' });
+      expect(event!.detail.data).not.toHaveProperty('statementId');
+    });
+
+    it('gives the same event for a duplicate or late webhook (dated by the invoice, not the webhook)', () => {
+      expect(toInvoicePaid(anInvoice(), PAID + 5)!.detail).toEqual(toInvoicePaid(anInvoice(), PAID + 3 * DAY)!.detail);
+    });
+
+    it('gives nothing for an invoice not paid, or paid out of band (no money went through Stripe)', () => {
+      expect(toInvoicePaid(anInvoice({ status: 'open', amount_paid: 0, status_transitions: { finalized_at: T0, paid_at: null } }))).toBeUndefined();
+      expect(toInvoicePaid(aFleetInvoice({ paid_out_of_band: true }))).toBeUndefined();
+    });
+
+    it('invoice.paid runs the membership refresh and publishes InvoicePaid from the invoice re-read at Stripe', async () => {
+      const published: unknown[] = [];
+      const retrieve = vi.fn(async () => anInvoice());
+      const stripe = { invoices: { retrieve } } as unknown as Stripe;
+      const syncFromEvent = vi.fn(async () => undefined);
+      const handlers = mergeHandlers(membershipEventHandlers({ syncFromEvent } as never), moneyEventHandlers({ stripe, events: { publish: async (e: unknown[]) => void published.push(...e) } as never, clock: systemClock, log: silentLog }));
+
+      // The webhook's snapshot is stale (still open): the handler trusts only what it re-reads.
+      await handlers['invoice.paid']!({ id: 'evt_1', type: 'invoice.paid', created: PAID + 1, data: { object: anInvoice({ status: 'open' }) } } as unknown as Stripe.Event);
+
+      expect(syncFromEvent).toHaveBeenCalledWith({ customerId: 'cus_driver7', subscriptionId: 'sub_1Qplus', eventId: 'evt_1' });
+      expect(retrieve).toHaveBeenCalledWith('in_1Qmember');
+      expect(published.map((e: any) => e.detail.metadata.id)).toEqual(['InvoicePaid:in_1Qmember']);
     });
   });
 
