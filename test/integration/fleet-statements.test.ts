@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as fleetCli } from '../../bin/commands/fleet.ts';
+import { formatScaled } from '../../functions/pricing/domain/decimal.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
 
@@ -191,7 +192,7 @@ describe('fleet statements on the local stack', () => {
     expect(rows[0]).toBe('type,date,site,chargePoint,idTag,sessionId,energyKwh,durationSeconds,amountExclVat,billedExclVat,currency');
     expect(rows.filter((r) => r.startsWith('session,'))).toHaveLength(SEPTEMBER.length);
     const statement = JSON.parse(json!).statement;
-    const money = (minor: number) => (minor / 100).toFixed(2);
+    const money = (minor: number) => formatScaled(BigInt(minor), 2);
     expect(rows.at(-1)).toBe(`total,,,,,,,,,${money(statement.totalMinor)},EUR`);
     expect(table).toContain('FS-ACME-2026-09');
     expect(table).toContain(`${money(statement.totalMinor)} EUR`);

@@ -12,13 +12,15 @@ import {
   SessionPaymentSettled,
 } from '../../../events/payment-events.ts';
 import { SessionPriced } from '../../../events/pricing-events.ts';
+import { formatScaled } from '../../../functions/pricing/domain/decimal.ts';
 import { parseLedgerEvent, type LedgerEvent } from '../../../functions/accounting/domain/posting-rules.ts';
 
 /** Contract-valid events for the ledger, ids as the producers' contracts name them. */
 export const T0 = Date.parse('2026-11-23T09:00:00Z');
 export const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
-const money = (minor: number) => (minor / 100).toFixed(2);
+/** Minor units as the decimal string the events carry, exactly (no binary float). */
+const money = (minor: number) => formatScaled(BigInt(minor), 2);
 
 /** An EventBridge-shaped event for a consumer. */
 export function bridgeEvent<C extends EventContract>(contract: C, data: EventData<C>, id: string, occurredAt: string) {
