@@ -74,21 +74,26 @@ export class DynamoMembershipStore implements MembershipStore {
     );
   }
 
-  async *listDrivers(): AsyncIterable<DriverRecord> {
+  listDrivers(): AsyncIterable<DriverRecord> {
     // A filtered Scan: drivers are a small share of the table, and the resync runs hourly. A sparse
     // index would make this cheaper for a very large idTag population.
+    return this.scanKind<DriverRecord>('DRIVER');
+  }
+
+  /** Every record of one kind (its `sk`), by a filtered, paged, consistent Scan. */
+  private async *scanKind<T>(sk: string): AsyncIterable<T> {
     let startKey: ScanCommandInput['ExclusiveStartKey'];
     do {
       const page = await this.client.send(
         new ScanCommand({
           TableName: this.tableName,
           FilterExpression: 'sk = :sk',
-          ExpressionAttributeValues: marshall({ ':sk': 'DRIVER' }),
+          ExpressionAttributeValues: marshall({ ':sk': sk }),
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) yield strip<DriverRecord>(unmarshall(item));
+      for (const item of page.Items ?? []) yield strip<T>(unmarshall(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
@@ -151,21 +156,8 @@ export class DynamoMembershipStore implements MembershipStore {
   }
 
   /** Every fleet account (a filtered Scan: the monthly statement run reads them once a month). */
-  async *listFleets(): AsyncIterable<FleetAccountRecord> {
-    let startKey: ScanCommandInput['ExclusiveStartKey'];
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'sk = :sk',
-          ExpressionAttributeValues: marshall({ ':sk': 'FLEET' }),
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) yield strip<FleetAccountRecord>(unmarshall(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+  listFleets(): AsyncIterable<FleetAccountRecord> {
+    return this.scanKind<FleetAccountRecord>('FLEET');
   }
 
   async putFleet(record: FleetAccountRecord): Promise<void> {

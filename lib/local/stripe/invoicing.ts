@@ -1,4 +1,4 @@
-import type { RequestContext, StripeEngine } from './engine.ts';
+import { mergeMetadata, type RequestContext, type StripeEngine } from './engine.ts';
 import { invalidParam, invalidRequest, StripeApiError } from './errors.ts';
 import type { FormObject } from './form.ts';
 import type { Collection, StripeObject } from './state.ts';
@@ -51,19 +51,8 @@ function boolean(params: FormObject, name: string): boolean | undefined {
   return value === 'true';
 }
 
-function metadataOf(params: FormObject, current: Record<string, string> = {}): Record<string, string> {
-  const update = params.metadata;
-  if (update === undefined) return current;
-  if (update === '') return {};
-  if (typeof update !== 'object' || Array.isArray(update)) throw invalidParam('Invalid metadata', 'metadata');
-  const next = { ...current };
-  for (const [key, value] of Object.entries(update)) {
-    if (typeof value !== 'string') throw invalidParam(`Invalid metadata value for ${key}`, `metadata[${key}]`);
-    if (value === '') delete next[key];
-    else next[key] = value;
-  }
-  return next;
-}
+/** The invoice's metadata after an update, by Stripe's rule (the engine's mergeMetadata). */
+const metadataOf = (params: FormObject, current: Record<string, string> = {}) => mergeMetadata(current, params.metadata);
 
 /** Invoice items and one-off invoices over the engine's state. */
 export class StripeInvoicing {
