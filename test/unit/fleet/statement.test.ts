@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nextPeriod, periodBounds, periodOf } from '../../../functions/fleet/domain/period.ts';
 import type { FleetBillingSettings } from '../../../functions/fleet/domain/plan.ts';
 import { computeStatement, FleetBillingError, planInvoiceItems, type FleetAccrual } from '../../../functions/fleet/domain/statement.ts';
+import { formatScaled } from '../../../functions/pricing/domain/decimal.ts';
 
 /** A priced fleet session; amounts in cents, energy in kWh text. */
 function anAccrual(overrides: Partial<FleetAccrual> = {}): FleetAccrual {
@@ -133,12 +134,12 @@ describe('fleet statement', () => {
       fc.constant({ kind: 'per_session' as const }),
       fc.record({
         kind: fc.constant('monthly' as const),
-        fixedFee: fc.integer({ min: 0, max: 100_000 }).map((c) => (c / 100).toFixed(2)),
+        fixedFee: fc.integer({ min: 0, max: 100_000 }).map((c) => formatScaled(BigInt(c), 2)),
         includedEnergyKwh: fc.integer({ min: 0, max: 2000 }).map(String),
         overagePerKwh: fc.integer({ min: 0, max: 999_999 }).map((n) => `0.${String(n).padStart(6, '0')}`),
       }),
     );
-    const tax = fc.record({ vatPercent: fc.integer({ min: 0, max: 2500 }).map((n) => (n / 100).toFixed(2)), treatment: fc.constantFrom('standard' as const, 'reverse_charge' as const) });
+    const tax = fc.record({ vatPercent: fc.integer({ min: 0, max: 2500 }).map((n) => formatScaled(BigInt(n), 2)), treatment: fc.constantFrom('standard' as const, 'reverse_charge' as const) });
 
     it('totals add up: subtotal = sessions + fee + overage, total = subtotal + tax, items = total', () => {
       fc.assert(
@@ -148,7 +149,7 @@ describe('fleet statement', () => {
               sessionId: `sess_${i + 1}`,
               startedAt: new Date(Date.parse('2026-11-01T00:00:00Z') + s.minute * 60_000).toISOString(),
               amountExclVatMinor: s.amount,
-              energyKwh: (s.milliWh / 1e6).toFixed(6),
+              energyKwh: formatScaled(BigInt(s.milliWh), 6),
             }),
           );
           const statement = computeStatement(settings({ plan: chosenPlan, tax: chosenTax }), '2026-11', accruals);
@@ -166,7 +167,7 @@ describe('fleet statement', () => {
       const monthly = settings({ plan: { kind: 'monthly', fixedFee: '10', includedEnergyKwh: '100', overagePerKwh: '0.41' } });
       fc.assert(
         fc.property(fc.integer({ min: 0, max: 500_000_000 }), fc.integer({ min: 0, max: 10_000_000 }), (milliWh, more) => {
-          const at = (mwh: number) => computeStatement(monthly, '2026-11', [anAccrual({ energyKwh: (mwh / 1e6).toFixed(6) })]).overageMinor;
+          const at = (mwh: number) => computeStatement(monthly, '2026-11', [anAccrual({ energyKwh: formatScaled(BigInt(mwh), 6) })]).overageMinor;
           expect(at(milliWh + more)).toBeGreaterThanOrEqual(at(milliWh));
         }),
       );
