@@ -46,6 +46,9 @@ const isTimeZone = (tz: string) => {
   }
 };
 
+/** How often a long poll for a command's answer reads it again. */
+const COMMAND_POLL_MS = 100;
+
 /** OCPP's charge point identity: what fits a URL path segment and an HTTP Basic username. */
 const CHARGE_POINT_ID = /^[A-Za-z0-9._~-]{1,48}$/;
 
@@ -147,12 +150,14 @@ export function createAdminApi(deps: AdminApiDeps) {
       pattern: /^\/admin\/charge-points\/([^/]+)\/commands\/([^/]+)$/,
       async handle([id, messageId], event) {
         const wait = Math.min(Number(event.queryStringParameters?.waitSeconds ?? 0) || 0, 25);
-        const deadline = Date.now() + wait * 1000;
-        for (;;) {
+        // A long poll of at most `wait` seconds, counted in polls (a real-time wait, not business
+        // time: it reads no clock).
+        const polls = Math.ceil((wait * 1000) / COMMAND_POLL_MS);
+        for (let poll = 0; ; poll++) {
           const call = await stores.registry.getPendingCall(id!, messageId!);
           if (!call) throw new NotFoundError(`no command ${messageId} for charge point ${id}`);
-          if (call.state !== 'pending' || Date.now() >= deadline) return json(200, call);
-          await new Promise((r) => setTimeout(r, 100));
+          if (call.state !== 'pending' || poll >= polls) return json(200, call);
+          await new Promise((r) => setTimeout(r, COMMAND_POLL_MS));
         }
       },
     },

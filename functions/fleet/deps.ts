@@ -19,8 +19,8 @@ export function buildFleetBilling(input: { dynamo: DynamoDBClient; tables: Pick<
     stripe === undefined
       ? undefined
       : typeof stripe === 'function'
-        ? { invoice: async (args: Parameters<StripeFleetInvoicer['invoice']>[0]) => new StripeFleetInvoicer(await stripe()).invoice(args) }
-        : new StripeFleetInvoicer(stripe);
+        ? { invoice: async (args: Parameters<StripeFleetInvoicer['invoice']>[0]) => new StripeFleetInvoicer(await stripe(), input.clock).invoice(args) }
+        : new StripeFleetInvoicer(stripe, input.clock);
   return createFleetBilling({
     store: new DynamoFleetStore(input.dynamo, input.tables.Fleet),
     accounts: new DynamoMembershipStore(input.dynamo, input.tables.Entitlements),

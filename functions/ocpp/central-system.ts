@@ -394,7 +394,8 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       chargePointId: string | undefined;
       authorization: string | undefined;
       subprotocols: string | undefined;
-      connectedAt: string;
+      /** When API Gateway accepted the connection; the clock's now when the event carries none. */
+      connectedAt?: string;
     }): Promise<ConnectDecision> {
       const offered = (input.subprotocols ?? '').split(',').map((p) => p.trim().toLowerCase());
       if (!offered.includes(OCPP_SUBPROTOCOL)) {
@@ -435,7 +436,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         });
         return refuse;
       }
-      await registry.recordConnection(input.connectionId, chargePointId, input.connectedAt);
+      await registry.recordConnection(input.connectionId, chargePointId, input.connectedAt ?? clock.now().toISOString());
       remember(connectionOwner, input.connectionId, chargePointId);
       return { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': OCPP_SUBPROTOCOL } };
     },

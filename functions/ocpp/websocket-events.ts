@@ -22,13 +22,13 @@ function header(event: WebSocketEvent, name: string): string | undefined {
  * the URL's last path segment.
  */
 export function onConnect(system: CentralSystem, event: WebSocketEvent): Promise<ConnectDecision> {
-  const connectedAt = event.requestContext.connectedAt ?? event.requestContext.requestTimeEpoch ?? Date.now();
+  const connectedAt = event.requestContext.connectedAt ?? event.requestContext.requestTimeEpoch;
   return system.connect({
     connectionId: event.requestContext.connectionId,
     chargePointId: event.queryStringParameters?.chargePointId,
     authorization: header(event, 'authorization'),
     subprotocols: header(event, 'sec-websocket-protocol'),
-    connectedAt: new Date(connectedAt).toISOString(),
+    ...(connectedAt === undefined ? {} : { connectedAt: new Date(connectedAt).toISOString() }),
   });
 }
 

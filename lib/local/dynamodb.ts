@@ -122,7 +122,7 @@ function attributeDefinitions(definition: TableDefinition): AttributeDefinition[
  * createTableMs 0, so on a busy machine a write right after CreateTable can miss the table.
  */
 export async function waitForActiveTable(client: DynamoDBClient, tableName: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs; // elapsed time, not business time
   for (;;) {
     try {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -130,7 +130,7 @@ export async function waitForActiveTable(client: DynamoDBClient, tableName: stri
     } catch (error) {
       if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
     }
-    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE within ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { systemClock, type Clock } from '../../functions/shared/clock.ts';
 import { VoltLedgerError } from '../../functions/shared/errors.ts';
 import { silentLog, type Log } from '../../functions/shared/log.ts';
 
@@ -316,6 +317,8 @@ export interface LocalEventBusOptions {
   account?: string;
   /** `region` of delivered events when the request's signature names none (default us-east-1). */
   region?: string;
+  /** Stamps events sent without `Time` and dead letters (default the system clock); the stack passes its own. */
+  clock?: Clock;
 }
 
 /** Thrown for a PutEvents request EventBridge would reject whole (HTTP 400); `type` is the error EventBridge names. */
@@ -614,7 +617,7 @@ export class LocalEventBus {
         'detail-type': entry.DetailType!,
         source: entry.Source!,
         account: this.options.account ?? '000000000000',
-        time: isoSeconds(entry.Time !== undefined ? toDate(entry.Time) : new Date()),
+        time: isoSeconds(entry.Time !== undefined ? toDate(entry.Time) : (this.options.clock ?? systemClock).now()),
         region: context.region ?? this.options.region ?? 'us-east-1',
         resources: entry.Resources ?? [],
         detail: JSON.parse(entry.Detail!),
@@ -717,7 +720,7 @@ export class LocalEventBus {
       target,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       attempts,
-      failedAt: new Date().toISOString(),
+      failedAt: (this.options.clock ?? systemClock).now().toISOString(),
     };
     this.deadLetterList.push(letter);
     this.log.error('event dead-lettered after its last attempt', { eventId: event.id, target, attempts, error: letter.error });

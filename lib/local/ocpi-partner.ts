@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { systemClock, type Clock } from '../../functions/shared/clock.ts';
 import { silentLog, type Log } from '../../functions/shared/log.ts';
 
 /**
@@ -40,8 +41,9 @@ export interface OcpiPartner {
  * for tests and for trying the retries with `npm start`. A CDR id it already accepted is accepted
  * again (the push is idempotent on the receiver's side too).
  */
-export async function startOcpiPartner(options: { port?: number; host?: string; token?: string; log?: Log } = {}): Promise<OcpiPartner> {
+export async function startOcpiPartner(options: { port?: number; host?: string; token?: string; log?: Log; clock?: Clock } = {}): Promise<OcpiPartner> {
   const log = options.log ?? silentLog;
+  const clock = options.clock ?? systemClock;
   const token = options.token ?? 'local-emsp-credentials-token';
   const expected = `Token ${Buffer.from(token, 'utf8').toString('base64')}`;
   const received: ReceivedCdr[] = [];
@@ -51,7 +53,7 @@ export async function startOcpiPartner(options: { port?: number; host?: string; 
   const sockets = new Set<Socket>();
   const hangs = new Set<NodeJS.Timeout>();
 
-  const envelope = (statusCode: number, message: string, data?: unknown) => JSON.stringify({ ...(data === undefined ? {} : { data }), status_code: statusCode, status_message: message, timestamp: new Date().toISOString() });
+  const envelope = (statusCode: number, message: string, data?: unknown) => JSON.stringify({ ...(data === undefined ? {} : { data }), status_code: statusCode, status_message: message, timestamp: clock.now().toISOString() });
   const send = (res: ServerResponse, http: number, body: string, headers: Record<string, string> = {}) => {
     res.writeHead(http, { 'content-type': 'application/json', ...headers });
     res.end(body);
@@ -74,7 +76,7 @@ export async function startOcpiPartner(options: { port?: number; host?: string; 
       const match = /^\/ocpi\/emsp\/2\.2\.1\/cdrs\/?([^/]*)$/.exec(url.pathname);
       if (!match) return send(res, 404, envelope(2000, `nothing at ${url.pathname}`));
       if (authorization !== expected) {
-        if (req.method === 'POST') received.push({ receivedAt: new Date().toISOString(), authorization, cdr: safeJson(chunks), answered: 'unauthorized' });
+        if (req.method === 'POST') received.push({ receivedAt: clock.now().toISOString(), authorization, cdr: safeJson(chunks), answered: 'unauthorized' });
         return send(res, 401, envelope(2000, 'Authorization: Token <base64(credentials token)> required'));
       }
       if (req.method === 'GET' && match[1]) {
@@ -84,7 +86,7 @@ export async function startOcpiPartner(options: { port?: number; host?: string; 
       if (req.method !== 'POST' || match[1]) return send(res, 405, envelope(2000, `${req.method} is not allowed here`));
       const cdr = safeJson(chunks);
       const answered = currentMode();
-      received.push({ receivedAt: new Date().toISOString(), authorization, cdr, answered });
+      received.push({ receivedAt: clock.now().toISOString(), authorization, cdr, answered });
       log.info('local OCPI partner received a CDR', { id: cdr.id, answered });
       if (answered === 'timeout') {
         const timer = setTimeout(() => res.socket?.destroy(), 60_000);

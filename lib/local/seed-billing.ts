@@ -16,7 +16,7 @@ export const DEMO_ROAMING = {
 } as const;
 
 /** Registers the local OCPI partner as `DEMO-EMSP` (its URL), its token `DEMO-ROAMING` and the demo sites' locations. */
-export async function seedDemoRoaming(roaming: Roaming, partner: OcpiPartner, now = new Date()): Promise<void> {
+export async function seedDemoRoaming(roaming: Roaming, partner: OcpiPartner, now: Date): Promise<void> {
   await roaming.putPartner(DEMO_ROAMING.partnerId, {
     name: 'Demo eMSP (local OCPI receiver)',
     countryCode: DEMO_ROAMING.countryCode,
@@ -62,7 +62,7 @@ export const DEMO_FLEET = {
  * Seeds the demo fleet account once (an operator's edits are kept): with the Stripe emulator, on a
  * new Stripe customer, so issuing a demo statement creates a Stripe invoice.
  */
-export async function seedDemoFleet(store: Pick<MembershipStore, 'getFleet' | 'putFleet'>, stripe: Stripe | undefined, now = new Date()): Promise<boolean> {
+export async function seedDemoFleet(store: Pick<MembershipStore, 'getFleet' | 'putFleet'>, stripe: Stripe | undefined, now: Date): Promise<boolean> {
   if (await store.getFleet(DEMO_FLEET.accountId)) return false;
   const customer = stripe ? await stripe.customers.create({ name: DEMO_FLEET.name, email: DEMO_FLEET.billingContact.email, metadata: { voltledger_fleet_account: DEMO_FLEET.accountId } }) : undefined;
   await store.putFleet({ ...DEMO_FLEET, ...(customer ? { stripeCustomerId: customer.id } : {}), updatedAt: now.toISOString() });

@@ -195,7 +195,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     eventPattern: eventPatternFor(subscription),
     targets: [subscription.consumer],
   }));
-  const bus = new LocalEventBus({ rules, targets, dataDir: options.dataDir, log, ...(options.busChaos ? { chaos: options.busChaos } : {}) });
+  const bus = new LocalEventBus({ rules, targets, dataDir: options.dataDir, log, clock, ...(options.busChaos ? { chaos: options.busChaos } : {}) });
   const { endpoint: eventBusEndpoint } = await bus.listen(0, host);
 
   const server: Server = createServer();
@@ -212,7 +212,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (stripeOptions && 'emulator' in stripeOptions) {
     const { emulator: settings, ...common } = stripeOptions;
     const webhookSecret = settings.webhookSecret ?? `whsec_local_${randomBytes(24).toString('base64url')}`;
-    const emulator = await startStripeEmulator({ ...settings.options, port: settings.port ?? 0, host, dataDir: options.dataDir, webhookSecret, log });
+    const emulator = await startStripeEmulator({ clock, ...settings.options, port: settings.port ?? 0, host, dataDir: options.dataDir, webhookSecret, log });
     // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
     const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
     stripeEmulator = { emulator, client, webhookSecret };
@@ -311,6 +311,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stage: 'local',
     pathPrefix: '/ocpp/',
     log,
+    clock,
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -388,9 +389,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     if (await seedDemoFleet(memberships.store, stripeEmulator?.client, clock.now())) log.info('seeded demo fleet account ACME');
   }
-  const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log });
+  const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log, clock });
   // The partner's URL changes with its port, so its record is written at every start.
-  if (ocpiPartner && (options.seed ?? true)) await seedDemoRoaming(roaming, ocpiPartner);
+  if (ocpiPartner && (options.seed ?? true)) await seedDemoRoaming(roaming, ocpiPartner, clock.now());
 
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   let sweeping = false;

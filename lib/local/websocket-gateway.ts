@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { systemClock, type Clock } from '../../functions/shared/clock.ts';
 import { silentLog, type Log } from '../../functions/shared/log.ts';
 import { isEdgeResponse, loadPathRewrite, type CloudFrontFunctionEvent, type CloudFrontFunctionField } from '../edge/load-path-rewrite.ts';
 
@@ -72,6 +73,11 @@ export interface WebSocketGatewayOptions {
   /** API Gateway closes every connection at this age (default 2 hours). */
   maxConnectionMs?: number;
   log?: Log;
+  /**
+   * The time API Gateway reports (`connectedAt`, `requestTimeEpoch`, GetConnection), default the
+   * system clock; the stack passes its own. The idle and age limits run on real timers.
+   */
+  clock?: Clock;
 }
 
 export interface WebSocketGateway {
@@ -132,7 +138,7 @@ function sourceIpOf(req: IncomingMessage): string {
 }
 
 /** Header maps from the raw headers, keeping the client's casing as API Gateway does. */
-function headerMaps(req: IncomingMessage): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
+function headerMaps(req: IncomingMessage, nowMs: number): { headers: Record<string, string>; multiValueHeaders: Record<string, string[]> } {
   const multiValueHeaders: Record<string, string[]> = {};
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -142,7 +148,7 @@ function headerMaps(req: IncomingMessage): { headers: Record<string, string>; mu
   }
   const port = req.socket.localPort ?? 0;
   const forwarded: Record<string, string> = {
-    'X-Amzn-Trace-Id': `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
+    'X-Amzn-Trace-Id': `Root=1-${Math.floor(nowMs / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
     'X-Forwarded-For': sourceIpOf(req),
     'X-Forwarded-Port': String(port),
     'X-Forwarded-Proto': 'http',
@@ -221,6 +227,7 @@ export function attachWebSocketGateway(server: Server, opts: WebSocketGatewayOpt
   const maxMessageBytes = opts.maxMessageBytes ?? 128 * 1024;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 10 * 60_000;
   const maxConnectionMs = opts.maxConnectionMs ?? 2 * 3600_000;
+  const clock = opts.clock ?? systemClock;
   const log = opts.log ?? silentLog;
   const { handlers } = opts;
   const rewrite = loadPathRewrite();
@@ -260,7 +267,7 @@ export function attachWebSocketGateway(server: Server, opts: WebSocketGatewayOpt
   });
 
   function context(conn: Pick<Connection, 'id' | 'connectedAt' | 'sourceIp' | 'userAgent' | 'domainName'>, routeKey: WebSocketRequestContext['routeKey']): WebSocketRequestContext {
-    const now = Date.now();
+    const now = clock.now().getTime();
     const requestId = gatewayId();
     return {
       routeKey,
@@ -300,7 +307,7 @@ export function attachWebSocketGateway(server: Server, opts: WebSocketGatewayOpt
     for (const [name, value] of new URLSearchParams(rawQuery)) (multiValueQueryStringParameters[name] ??= []).push(value);
     const queryStringParameters = Object.fromEntries(Object.entries(multiValueQueryStringParameters).map(([name, values]) => [name, values[values.length - 1]!]));
 
-    const connectedAt = Date.now();
+    const connectedAt = clock.now().getTime();
     const identity = {
       id: gatewayId(),
       connectedAt,
@@ -309,7 +316,7 @@ export function attachWebSocketGateway(server: Server, opts: WebSocketGatewayOpt
       domainName: req.headers.host ?? 'localhost',
     };
     const event: WebSocketConnectEvent = {
-      ...headerMaps(req),
+      ...headerMaps(req, connectedAt),
       ...(Object.keys(queryStringParameters).length ? { queryStringParameters, multiValueQueryStringParameters } : {}),
       requestContext: context(identity, '$connect'),
       isBase64Encoded: false,
@@ -342,7 +349,7 @@ export function attachWebSocketGateway(server: Server, opts: WebSocketGatewayOpt
   }
 
   function established(ws: WebSocket, identity: Omit<Connection, 'ws' | 'lastActiveAt'>): void {
-    const conn: Connection = { ...identity, ws, lastActiveAt: Date.now() };
+    const conn: Connection = { ...identity, ws, lastActiveAt: clock.now().getTime() };
     open.set(conn.id, conn);
     conn.idleTimer = setTimeout(() => closeBy(conn, 1001, 'Going away', 'idle timeout'), idleTimeoutMs);
     conn.ageTimer = setTimeout(() => closeBy(conn, 1001, 'Going away', 'maximum connection duration'), maxConnectionMs);
@@ -390,7 +397,7 @@ export function attachWebSocketGateway(server: Server, opts: WebSocketGatewayOpt
   }
 
   function touch(conn: Connection): void {
-    conn.lastActiveAt = Date.now();
+    conn.lastActiveAt = clock.now().getTime();
     conn.idleTimer?.refresh();
   }
 

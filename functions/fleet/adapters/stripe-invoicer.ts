@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import type { Clock } from '../../shared/clock.ts';
 import { VoltLedgerError } from '../../shared/errors.ts';
 import type { FleetInvoicer, InvoiceProgress } from '../domain/ports.ts';
 
@@ -18,7 +19,10 @@ const iso = (seconds: number | null | undefined) => (seconds ? new Date(seconds 
  * already on it by `metadata.voltledger_item`.
  */
 export class StripeFleetInvoicer implements FleetInvoicer {
-  constructor(private readonly stripe: Stripe) {}
+  constructor(
+    private readonly stripe: Stripe,
+    private readonly clock: Clock,
+  ) {}
 
   private async findInvoice(customerId: string, statementId: string): Promise<Stripe.Invoice | undefined> {
     for await (const invoice of this.stripe.invoices.list({ customer: customerId, limit: 100 })) {
@@ -93,7 +97,7 @@ export class StripeFleetInvoicer implements FleetInvoicer {
     if (invoice.status === 'open') {
       if (collection.method === 'send_invoice' && !progress!.sentAt) {
         invoice = await this.stripe.invoices.sendInvoice(invoice.id!, {}, { idempotencyKey: key('send') });
-        await snapshot(invoice, { sentAt: new Date().toISOString() });
+        await snapshot(invoice, { sentAt: this.clock.now().toISOString() });
       } else if (collection.method === 'charge_automatically' && !progress!.paymentError) {
         try {
           invoice = await this.stripe.invoices.pay(invoice.id!, {}, { idempotencyKey: key('pay') });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../../../functions/shared/clock.ts';
 import { invalidParam, invalidRequest, resourceMissing, StripeApiError } from './errors.ts';
 import type { FormObject, FormValue } from './form.ts';
 import { COLLECTIONS, type Collection, type EmulatorState, type StripeObject } from './state.ts';
@@ -113,6 +114,8 @@ export interface EngineOptions {
   availableAfterSeconds?: number;
   /** Seconds an uncaptured authorization stays capturable (`capture_before`); default 7 days. */
   authorizationValiditySeconds?: number;
+  /** Where "now" starts (default the system clock); `advanceTime` adds to it. */
+  clock?: Clock;
 }
 
 const DAY = 86_400;
@@ -223,6 +226,7 @@ export class StripeEngine {
   private readonly disputeFeeMinor: number;
   private readonly availableAfter: number;
   private readonly authorizationValidity: number;
+  private readonly clock: Clock;
 
   constructor(
     readonly state: EmulatorState,
@@ -234,11 +238,12 @@ export class StripeEngine {
     this.disputeFeeMinor = options.disputeFeeMinor ?? 1500;
     this.availableAfter = options.availableAfterSeconds ?? 2 * DAY;
     this.authorizationValidity = options.authorizationValiditySeconds ?? 7 * DAY;
+    this.clock = options.clock ?? systemClock;
   }
 
-  /** The emulator's clock in Unix seconds: the wall clock plus what `advanceTime` added. */
+  /** The emulator's clock in Unix seconds: its clock (the stack's) plus what `advanceTime` added. */
   now(): number {
-    return Math.floor(Date.now() / 1000) + this.state.clockOffsetSeconds;
+    return Math.floor(this.clock.now().getTime() / 1000) + this.state.clockOffsetSeconds;
   }
 
   // ---- storage --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { VoltLedgerError } from '../../../functions/shared/errors.ts';
+import { systemClock, type Clock } from '../../../functions/shared/clock.ts';
 import { silentLog, type Log } from '../../../functions/shared/log.ts';
 import { StripeEngine, type EngineOptions, type RequestContext, type SubscriptionStatus } from './engine.ts';
 import { StripeApiError, invalidParam } from './errors.ts';
@@ -67,6 +68,12 @@ export interface StripeEmulatorOptions {
   webhookRetry?: { baseDelayMs?: number; maxAttempts?: number };
   /** Faults armed at start. */
   faults?: FaultSpec[];
+  /**
+   * The instant the emulator starts from (default the system clock): the stack passes its own, so
+   * Stripe's timestamps and webhook signatures agree with the product's "now". `advanceTime` adds
+   * to it.
+   */
+  clock?: Clock;
 }
 
 /** The test-control surface: also served over HTTP under `/_emulator/`. */
@@ -196,8 +203,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   };
 
   const endpoints = () => Object.values(state.objects.webhook_endpoints) as WebhookEndpoint[];
+  const clock = options.clock ?? systemClock;
   const dispatcher = new WebhookDispatcher({
     secret: options.webhookSecret,
+    clock,
     log,
     retryBaseDelayMs: options.webhookRetry?.baseDelayMs,
     maxAttempts: options.webhookRetry?.maxAttempts,
@@ -229,7 +238,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
       log.debug('stripe emulator event', { id: event.id, type });
       dispatcher.enqueue(event, endpoints());
     },
-    { ...options.engine, feePercent: options.feePercent, feeFixedMinor: options.feeFixedMinor },
+    { ...options.engine, feePercent: options.feePercent, feeFixedMinor: options.feeFixedMinor, clock },
   );
   const terminal = new StripeTerminal(engine);
 

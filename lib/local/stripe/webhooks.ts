@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { Clock } from '../../../functions/shared/clock.ts';
 import type { Log } from '../../../functions/shared/log.ts';
 import type { PendingDelivery, StripeObject } from './state.ts';
 
@@ -28,6 +29,8 @@ export interface DeliveryChaos {
 
 export interface WebhookDispatcherOptions {
   secret: string;
+  /** Signs with this clock's time (Stripe's wall clock; not the test clock `advanceTime` moves). */
+  clock: Clock;
   log: Log;
   /** First retry delay; doubles per attempt. Default 500 ms (Stripe waits minutes to hours). */
   retryBaseDelayMs?: number;
@@ -44,7 +47,7 @@ export interface WebhookDispatcherOptions {
 }
 
 /** Stripe's signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.payload">`. */
-export function signatureHeader(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+export function signatureHeader(payload: string, secret: string, timestamp: number): string {
   const signature = createHmac('sha256', secret).update(`${timestamp}.${payload}`, 'utf8').digest('hex');
   return `t=${timestamp},v1=${signature}`;
 }
@@ -151,7 +154,7 @@ export class WebhookDispatcher {
     }
     // Stripe sends the event pretty-printed; receivers must verify these exact bytes.
     const payload = JSON.stringify(event, null, 2);
-    const record: DeliveryAttempt = { eventId: event.id, type: event.type, url: endpoint.url, attempt: delivery.attempt, status: null, at: Date.now() };
+    const record: DeliveryAttempt = { eventId: event.id, type: event.type, url: endpoint.url, attempt: delivery.attempt, status: null, at: this.options.clock.now().getTime() };
     const controller = new AbortController();
     this.controllers.add(controller);
     const timeout = setTimeout(() => controller.abort(), this.options.timeoutMs ?? 10_000);
@@ -161,7 +164,7 @@ export class WebhookDispatcher {
         headers: {
           'content-type': 'application/json; charset=utf-8',
           'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          'stripe-signature': signatureHeader(payload, this.options.secret),
+          'stripe-signature': signatureHeader(payload, this.options.secret, Math.floor(this.options.clock.now().getTime() / 1000)),
         },
         body: payload,
         signal: controller.signal,
