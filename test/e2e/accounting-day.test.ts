@@ -5,9 +5,11 @@ import { DIFFERENCE_CLASSES, type ReconciliationReport } from '../../functions/a
 import type { PostedEntry } from '../../functions/accounting/domain/ports.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
+import { runningClock } from '../../functions/shared/clock.ts';
 import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
 
-const t = (minutes: number) => new Date(Date.parse('2026-11-23T09:00:00Z') + minutes * 60_000).toISOString();
+const DAY_START = '2026-11-23T09:00:00Z';
+const t = (minutes: number) => new Date(Date.parse(DAY_START) + minutes * 60_000).toISOString();
 const iso = (unix: number) => new Date(unix * 1000).toISOString();
 
 /**
@@ -61,7 +63,9 @@ describe('a day of sessions: ledger, accounting receiver and reconciliation (loc
   }
 
   beforeAll(async () => {
-    stack = await startTestStack({ stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 20 } } } }, accounting: { syncConfig: { baseDelayMs: 5 } } });
+    // The stack and the Stripe emulator live on the day of the sessions, just after the last one,
+    // whatever the wall clock says: revenue assurance and reconciliation read "now" from this clock.
+    stack = await startTestStack({ clock: runningClock(t(180)), stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 20 } } } }, accounting: { syncConfig: { baseDelayMs: 5 } } });
     stripe = stack.stripeEmulator!.client;
     control = stack.stripeEmulator!.emulator.control;
     day = iso(control.now()).slice(0, 10);
