@@ -132,7 +132,7 @@ export function machineSection(now: Date = new Date()): string {
 
 /** One BenchResult as a Markdown section: heading, table (metric, value, unit, goal, met), notes. */
 export function formatResult(result: BenchResult): string {
-  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
-  const rows = result.rows.map((row) => `| ${escape(row.metric)} | ${escape(row.value)} | ${escape(row.unit)} | ${escape(row.goal ?? '')} | ${row.met === undefined ? '' : row.met ? 'yes' : '**no**'} |`);
+  const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|');
+  const rows = result.rows.map((row) => `| ${escapeCell(row.metric)} | ${escapeCell(row.value)} | ${escapeCell(row.unit)} | ${escapeCell(row.goal ?? '')} | ${row.met === undefined ? '' : row.met ? 'yes' : '**no**'} |`);
   return [`### ${result.name}`, '', '| metric | value | unit | goal | met |', '| --- | ---: | --- | --- | --- |', ...rows, ...(result.notes ? ['', result.notes] : [])].join('\n');
 }

@@ -89,8 +89,12 @@ function checkSessionFile(json: unknown, file: string): SessionFile {
   }
   const meterValues = (record.meterValues ?? []) as unknown[];
   const statusNotifications = (record.statusNotifications ?? []) as unknown[];
-  meterValues.forEach((message, index) => check('MeterValues', message, `meterValues[${index}]`));
-  statusNotifications.forEach((message, index) => check('StatusNotification', message, `statusNotifications[${index}]`));
+  meterValues.forEach((message, index) => {
+    check('MeterValues', message, `meterValues[${index}]`);
+  });
+  statusNotifications.forEach((message, index) => {
+    check('StatusNotification', message, `statusNotifications[${index}]`);
+  });
   if (record.stopTransaction !== undefined) check('StopTransaction', record.stopTransaction, 'stopTransaction');
   return {
     startTransaction: record.startTransaction as StartTransactionReq,

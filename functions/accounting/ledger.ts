@@ -91,7 +91,7 @@ export function createLedger(deps: LedgerDeps) {
       const at = clock.now().toISOString();
       const sourceId = `WriteOff:${input.sessionId}`;
       const [existing] = (await store.closures([input.sessionId])).values();
-      if (existing && existing.all.some((c) => c.sourceId !== sourceId)) {
+      if (existing?.all.some((c) => c.sourceId !== sourceId)) {
         throw new SessionAlreadyClosedError(`session ${input.sessionId} is already closed: ${existing.kind}${existing.reason ? ` (${existing.reason})` : ''}`);
       }
       const entries = await post(writeOffEntry({ ...input, at }));

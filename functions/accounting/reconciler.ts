@@ -24,7 +24,9 @@ export function createReconciler(deps: ReconcilerDeps) {
   async function run(scope: { date: string } | { payoutId: string }): Promise<ReconciliationReport> {
     const balanceTransactions = await stripe.balanceTransactions(scope);
     const entries = new Map<string, PostedEntry>();
-    const addEntries = (list: PostedEntry[]) => list.forEach((p) => entries.set(p.entry.entryId, p));
+    const addEntries = (list: PostedEntry[]) => {
+      for (const p of list) entries.set(p.entry.entryId, p);
+    };
     if ('date' in scope) addEntries(await store.entriesByDay(scope.date));
     const charges = new Map<string, StripeCharge>();
     for (const txn of balanceTransactions) {

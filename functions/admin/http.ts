@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ChargePointOfflineError, ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 
 /** The parts of an API Gateway HTTP API (payload v2) event the admin API reads. */

@@ -363,7 +363,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
 
   async function settleAnswer(chargePointId: string, frame: { kind: 'callResult' | 'callError'; messageId: string } & Record<string, any>): Promise<void> {
     const pending = await registry.getPendingCall(chargePointId, frame.messageId);
-    if (!pending || pending.state !== 'pending') {
+    if (pending?.state !== 'pending') {
       // OCPP-J: an answer to no outstanding call is dropped, never answered.
       log.warn('answer to an unknown call dropped', { chargePointId, messageId: frame.messageId });
       return;

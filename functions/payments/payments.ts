@@ -139,7 +139,7 @@ export function createPayments(deps: PaymentsDeps) {
 
   async function stopIfRunning(p: SessionRef, why: string): Promise<boolean> {
     const session = await deps.sessions.getSession(p.transactionId);
-    if (!session || session.state !== 'started') return false;
+    if (session?.state !== 'started') return false;
     const result = await stopper.stop(p.chargePointId, p.transactionId);
     if (!result.sent) log.warn('could not stop the session at its charge point', { sessionId: p.sessionId, why, error: result.error });
     else log.info('stopping the session at its charge point', { sessionId: p.sessionId, why, messageId: result.messageId });
@@ -297,7 +297,7 @@ export function createPayments(deps: PaymentsDeps) {
   /** The session's cost so far, incl. VAT, as if it stopped at the latest register reading. */
   async function runningCost(payment: SessionPayment): Promise<number | undefined> {
     const session = await deps.sessions.getSession(payment.transactionId);
-    if (!session || session.state !== 'started') return undefined;
+    if (session?.state !== 'started') return undefined;
     const tariff = await tariffOf(session.tariff);
     if (!tariff) return undefined;
     const [samples, statusTimeline] = await Promise.all([deps.sessions.samples(session.transactionId), deps.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt)]);
@@ -320,11 +320,11 @@ export function createPayments(deps: PaymentsDeps) {
 
   async function onMeterValues(data: EventData<typeof SessionMeterValues>): Promise<void> {
     const payment = await store.get(data.sessionId);
-    if (!payment || payment.status !== 'held' || !payment.hold || payment.incrementRefused) return;
+    if (payment?.status !== 'held' || !payment.hold || payment.incrementRefused) return;
     const cost = await runningCost(payment);
     if (cost === undefined) return;
     const at = now();
-    let current = (await store.update(payment.sessionId, (p) => (p.running && p.running.costMinor >= cost ? undefined : { ...p, running: { costMinor: cost, at }, updatedAt: at })))!;
+    const current = (await store.update(payment.sessionId, (p) => (p.running && p.running.costMinor >= cost ? undefined : { ...p, running: { costMinor: cost, at }, updatedAt: at })))!;
     const holdMinor = current.hold!.amountMinor;
     const decision = incrementDecision({ policy: current.policy, holdMinor, runningCostMinor: cost });
     if (decision.action === 'none') return;

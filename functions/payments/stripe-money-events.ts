@@ -124,7 +124,7 @@ export function toPaymentHoldReleased(
   charge: Stripe.Charge | undefined = expanded(intent.latest_charge),
   options: { lapsed?: boolean } = {},
 ): OutgoingEvent<typeof PaymentHoldReleased> | undefined {
-  if (!charge || charge.status !== 'succeeded') return undefined;
+  if (charge?.status !== 'succeeded') return undefined;
   if (charge.captured || intent.amount_received > 0) return undefined;
   const canceled = intent.status === 'canceled';
   if (!canceled && !options.lapsed && !charge.refunded) return undefined;

@@ -164,7 +164,7 @@ export function createRoaming(deps: RoamingDeps) {
    * every later call). Still failing after the last attempt: CdrDeliveryError (status `failed`).
    */
   async function deliver(cdrId: string, opts: { throwOnFailure: boolean }): Promise<CdrRecord> {
-    let record = await store.getCdr(cdrId);
+    const record = await store.getCdr(cdrId);
     if (!record) throw new NotFoundError(`CDR ${cdrId} does not exist`);
     if (record.status === 'accepted') {
       await events.publish([acceptedEvent(record)]);

@@ -1,4 +1,4 @@
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { OutgoingEvent } from '../../events/contract.ts';
 import { EventPublishError } from './errors.ts';
 

@@ -13,7 +13,7 @@ import {
   type AttributeValue,
   type WriteRequest,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   ListTablesCommand,
   ResourceInUseException,
   type AttributeDefinition,

@@ -400,7 +400,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ? setInterval(() => {
           if (sweeping) return;
           sweeping = true;
-          Promise.all([
+          // Fire and forget: an interval tick cannot await. Each sweep catches and logs its own
+          // failure, so this cannot reject; the flag keeps ticks from overlapping.
+          void Promise.all([
             system.completeIdleSessions().catch((error) => log.error('idle-session sweep failed', { error: String(error) })),
             payments?.readers.releaseUnmatched().catch((error) => log.error('reader-payment sweep failed', { error: String(error) })),
           ])

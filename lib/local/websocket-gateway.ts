@@ -57,7 +57,7 @@ export interface WebSocketHandlers {
   connect(event: WebSocketConnectEvent): Promise<{ statusCode: number; headers?: Record<string, string>; body?: string }>;
   disconnect(event: WebSocketDisconnectEvent): Promise<unknown>;
   /** A returned body is the route response, sent back to the client. */
-  message(event: WebSocketMessageEvent): Promise<{ statusCode: number; body?: string } | undefined | void>;
+  message(event: WebSocketMessageEvent): Promise<{ statusCode: number; body?: string } | undefined>;
 }
 
 export interface WebSocketGatewayOptions {

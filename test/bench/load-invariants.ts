@@ -179,7 +179,7 @@ export async function checkLoadInvariants(ledger: LedgerSession[], source: Sessi
     for (const m of s.meterValues) {
       if (!m.acked) continue;
       const values = stored.get(Date.parse(m.timestamp));
-      if (!values || !values.includes(String(m.registerWh))) add(samplesLost, `${label(s)}: reading ${m.timestamp} (${m.registerWh} Wh)`);
+      if (!values?.includes(String(m.registerWh))) add(samplesLost, `${label(s)}: reading ${m.timestamp} (${m.registerWh} Wh)`);
     }
     for (const [at, values] of stored) {
       if (values.length > 1) add(samplesDuplicated, `${label(s)}: ${values.length} samples at ${new Date(at).toISOString()}`);

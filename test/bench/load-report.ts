@@ -119,7 +119,7 @@ export function loadBenchResults(run: LoadFigures, invariants: InvariantReport |
         { metric: 'all reconnected after', value: fixed(storm.allReconnectedS, 1), unit: 's' },
         { metric: 'backlog delivered after', value: fixed(storm.backlogDrainedS, 1), unit: 's' },
         { metric: 'rate while the backlog drained', value: fixed(storm.drainRate, 0), unit: 'messages/s' },
-        ...(run.authorizeDuringStorm && run.authorizeDuringStorm.count
+        ...(run.authorizeDuringStorm?.count
           ? [{ metric: `Authorize p50 / p99 during the storm (${run.authorizeDuringStorm.count} calls)`, value: `${fixed(run.authorizeDuringStorm.p50Ms, 1)} / ${fixed(run.authorizeDuringStorm.p99Ms, 1)}`, unit: 'ms' }]
           : []),
       ],

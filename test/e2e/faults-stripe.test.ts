@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
-import { driverWith, FAULT_POLICY, moneyAtStripe, paymentIntentsOf, settleStack, waitFor } from '../support/faults.ts';
+import { driverWith, FAULT_POLICY, moneyAtStripe, settleStack, waitFor } from '../support/faults.ts';
 import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OutgoingEvent } from '../../events/contract.ts';
 import { createStripeWebhook } from '../../functions/entitlements/stripe-webhook.ts';

@@ -113,8 +113,12 @@ export function fallbackAfterRefusedIncrement(plan: SettlementPlan, input: Settl
   );
 }
 
-/** When the hold expired between planning and capturing: charge everything off-session instead. */
-export function fallbackAfterExpiredHold(plan: SettlementPlan, input: SettlementInput): SettlementPlan {
+/**
+ * When the hold expired between planning and capturing: charge everything off-session instead.
+ * The plan is re-made from the input alone; the parameter keeps the (plan, input) shape of
+ * fallbackAfterRefusedIncrement, so the two fallbacks are called alike.
+ */
+export function fallbackAfterExpiredHold(_plan: SettlementPlan, input: SettlementInput): SettlementPlan {
   return planSettlement({ ...input, hold: input.hold ? { ...input.hold, status: 'expired', capturableMinor: 0 } : undefined });
 }
 

@@ -254,7 +254,9 @@ function semanticIssues(tariff: Tariff): Array<{ path: Path; message: string }> 
   }
   // Without incl_vat a limit's incl. VAT limb is the excl. one plus VAT, which needs a single VAT rate.
   const rates = new Set<number>();
-  const collectRates = (elements: TariffElement[]) => elements.forEach((e) => e.price_components.forEach((c) => rates.add(c.vat ?? 0)));
+  const collectRates = (elements: TariffElement[]) => {
+    for (const e of elements) for (const c of e.price_components) rates.add(c.vat ?? 0);
+  };
   collectRates(tariff.elements);
   for (const [, record] of overrides) for (const override of Object.values(record ?? {})) if (override.elements) collectRates(override.elements);
   if (tariff.voltledger?.idle_fee) rates.add(tariff.voltledger.idle_fee.vat ?? 0);
@@ -271,17 +273,18 @@ function semanticIssues(tariff: Tariff): Array<{ path: Path; message: string }> 
   }
 
   if (tariff.voltledger?.pricing_mode === 'TIME_BASED') {
-    const rejectEnergy = (elements: TariffElement[], base: Path) =>
-      elements.forEach((element, index) =>
-        element.price_components.forEach((component, componentIndex) => {
+    const rejectEnergy = (elements: TariffElement[], base: Path) => {
+      for (const [index, element] of elements.entries()) {
+        for (const [componentIndex, component] of element.price_components.entries()) {
           if (component.type === 'ENERGY') {
             issues.push({
               path: [...base, index, 'price_components', componentIndex, 'type'],
               message: 'voltledger.pricing_mode is TIME_BASED: energy must not be priced',
             });
           }
-        }),
-      );
+        }
+      }
+    };
     rejectEnergy(tariff.elements, ['elements']);
     for (const [field, record] of overrides) {
       for (const [key, override] of Object.entries(record ?? {})) {

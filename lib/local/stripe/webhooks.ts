@@ -110,7 +110,9 @@ export class WebhookDispatcher {
       }
     }
     // Sequential start times keep the chosen order observable at the endpoint.
-    released.forEach((delivery, index) => this.dispatch(delivery, index * 5, true));
+    released.forEach((delivery, index) => {
+      this.dispatch(delivery, index * 5, true);
+    });
   }
 
   private key(delivery: PendingDelivery): string {

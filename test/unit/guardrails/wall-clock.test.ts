@@ -26,7 +26,7 @@ function sources(dir: string): string[] {
     .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
 }
 
-export function wallClockReads(file: string, text: string): string[] {
+function wallClockReads(file: string, text: string): string[] {
   return text
     .split('\n')
     .map((line, index) => ({ line, index }))
