@@ -19,8 +19,14 @@ export const TABLE_LOGICAL_IDS: Readonly<Record<TableId, string>> = {
   Ledger: 'LedgerTable',
 };
 
-/** Name of the stack output carrying a table's ARN: the stateful stack's contract with its consumers. */
+/** Name of the stack output carrying a table's ARN (for operators and tools; the app stack reads the name). */
 export const tableArnOutputName = (id: TableId) => `${TABLE_LOGICAL_IDS[id]}Arn`;
+
+/**
+ * Name of the stack output carrying a table's physical name (the `Ref` CloudFormation generated):
+ * the stateful stack's contract with the application stack, which imports each table by it.
+ */
+export const tableNameOutputName = (id: TableId) => `${TABLE_LOGICAL_IDS[id]}Name`;
 
 /**
  * The stateful half of VoltLedger: the DynamoDB tables of lib/tables.ts, on demand, with
@@ -57,6 +63,7 @@ export class StatefulStack extends Stack {
     }
     (table.node.defaultChild as CfnTable).overrideLogicalId(logicalId);
     new CfnOutput(this, tableArnOutputName(definition.id), { value: table.tableArn, description: definition.description });
+    new CfnOutput(this, tableNameOutputName(definition.id), { value: table.tableName, description: `Physical name of the ${definition.id} table` });
     return table;
   }
 }
@@ -65,13 +72,20 @@ export class StatefulStack extends Stack {
  * The stateful stack's tables as seen from another stack, read through `Fn::GetStackOutput`
  * (no CloudFormation export, so the stateful stack never gets locked by its consumers). The GSIs
  * are declared so that grants cover them.
+ *
+ * Imported by name, not by ARN: a table imported by ARN gets its name cut out of the imported
+ * value with `Fn::Split`/`Fn::Select`, which CloudFormation's schema (and cfn-lint, E1017) does
+ * not accept around `Fn::GetStackOutput`. The name is the output's value as it is; CDK builds the
+ * ARN from it and this stack's account and region, which are the stateful stack's (both stacks
+ * share one environment, and `Fn::GetStackOutput` without a region reads this region).
+ * test/infra/cross-stack-references.test.ts keeps it that way.
  */
 export function importTables(scope: Construct, statefulStackName: string): Record<TableId, ITable> {
   return Object.fromEntries(
     Object.values(TABLES).map((definition) => [
       definition.id,
       Table.fromTableAttributes(scope, `${TABLE_LOGICAL_IDS[definition.id]}Ref`, {
-        tableArn: Fn.getStackOutput(statefulStackName, tableArnOutputName(definition.id)),
+        tableName: Fn.getStackOutput(statefulStackName, tableNameOutputName(definition.id)),
         globalIndexes: definition.globalSecondaryIndexes.map((index) => index.indexName),
       }),
     ]),

@@ -5,6 +5,13 @@ import type { VoltLedgerConfig } from './config.ts';
 import type { FunctionSpec } from './functions.ts';
 import { StatefulStack } from './stateful-stack.ts';
 
+/**
+ * Resource types the stack tags skip. AWS::CloudWatch::Dashboard accepts `Tags` only in some
+ * regions (CloudFormation's us-east-1 schema, among others, has no such property, so the stack
+ * would fail there; cfn-lint E3002), and the stacks deploy to whichever region `cdk deploy` runs in.
+ */
+const UNTAGGED = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+
 export interface VoltLedgerStacks {
   readonly stateful: StatefulStack;
   readonly app: AppStack;
@@ -36,8 +43,8 @@ export function addVoltLedgerStacks(
   });
   appStack.addStackDependency(stateful);
   for (const stack of [stateful, appStack]) {
-    Tags.of(stack).add('application', 'voltledger');
-    Tags.of(stack).add('stage', config.stage);
+    Tags.of(stack).add('application', 'voltledger', UNTAGGED);
+    Tags.of(stack).add('stage', config.stage, UNTAGGED);
   }
   return { stateful, app: appStack };
 }

@@ -62,6 +62,13 @@ describe('custom metrics and their alarms', () => {
     }
   });
 
+  it('puts no Tags on the dashboard (CloudFormation takes none there in us-east-1 and other regions), while the alarms keep theirs', () => {
+    const dashboard = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!;
+    expect(dashboard.Properties.Tags).toBeUndefined();
+    const alarm = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Alarm')!;
+    expect(alarm.Properties.Tags).toEqual(expect.arrayContaining([{ Key: 'application', Value: 'voltledger' }, { Key: 'stage', Value: 'dev' }]));
+  });
+
   it('gives the functions that emit the metrics the service name the alarms use', () => {
     const app = synth.stacks.app;
     const service = (name: string) => resources[app.getLogicalId(app.functions[name]!.fn.node.defaultChild as CfnElement)]!.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;

@@ -22,10 +22,15 @@ describe('StatefulStack', () => {
       expect(new Set(Object.values(resources).map((r) => r.Type))).toEqual(new Set(['AWS::DynamoDB::Table']));
     });
 
-    it('publishes each table ARN under a fixed output name, the contract with the application stack', () => {
+    it('publishes each table ARN and name under fixed output names; the names are the contract with the application stack', () => {
       const outputs = synth.stateful.toJSON().Outputs;
-      expect(Object.keys(outputs).sort()).toEqual(['EntitlementsTableArn', 'FleetTableArn', 'LedgerTableArn', 'PaymentsTableArn', 'RegistryTableArn', 'RoamingTableArn', 'SessionsTableArn', 'TariffsTableArn']);
+      expect(Object.keys(outputs).sort()).toEqual([
+        'EntitlementsTableArn', 'EntitlementsTableName', 'FleetTableArn', 'FleetTableName', 'LedgerTableArn', 'LedgerTableName', 'PaymentsTableArn', 'PaymentsTableName',
+        'RegistryTableArn', 'RegistryTableName', 'RoamingTableArn', 'RoamingTableName', 'SessionsTableArn', 'SessionsTableName', 'TariffsTableArn', 'TariffsTableName',
+      ]);
       expect(outputs.SessionsTableArn.Value).toEqual({ 'Fn::GetAtt': ['SessionsTable', 'Arn'] });
+      // The application stack imports each table by its name (test/infra/cross-stack-references.test.ts).
+      expect(outputs.SessionsTableName.Value).toEqual({ Ref: 'SessionsTable' });
     });
   });
 
