@@ -1,5 +1,6 @@
 import type { Clock } from '../shared/clock.ts';
 import type { LedgerStore, StoredClosure } from './domain/ports.ts';
+import { billingKindOf } from '../../events/billing.ts';
 
 /** A completed session as revenue assurance needs it (from the Sessions table's byCompletionDay index). */
 export interface CompletedSession {
@@ -81,7 +82,7 @@ export function createRevenueAssurance(deps: { store: LedgerStore; sessions: Com
           if (closure.conflict) conflicts.push({ sessionId: session.sessionId, closures: closure.all });
           continue;
         }
-        const billingKind = typeof session.billingProfile?.kind === 'string' ? session.billingProfile.kind : 'retail';
+        const billingKind = billingKindOf(session.billingProfile);
         const base = { ...session, billingKind };
         if (session.pricingError) {
           open.push({ ...base, stage: 'pricing_failed', detail: session.pricingError });

@@ -13,6 +13,7 @@ import type { Reconciler } from '../accounting/reconciler.ts';
 import type { RevenueAssurance } from '../accounting/revenue-assurance.ts';
 import type { AccountingSync } from '../accounting/sync.ts';
 import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+import { paidByCard } from '../../events/billing.ts';
 
 /** What the ledger, reconciliation and accounting routes need. */
 export interface AccountingAdminDeps {
@@ -157,7 +158,7 @@ export function accountingRoutes(deps: AccountingAdminDeps, clock: Clock): Route
             | { outstandingMinor: number; carriedOutMinor: number; currency: string }
             | undefined;
           const priced = facts.find((f) => f.detailType === 'SessionPriced')?.data as { totalMinor: number; currency: string; billingProfile: { kind?: string } | null } | undefined;
-          const owed = settled ? settled.outstandingMinor + settled.carriedOutMinor : priced && ['retail', 'member', undefined].includes(priced.billingProfile?.kind) ? priced.totalMinor : 0;
+          const owed = settled ? settled.outstandingMinor + settled.carriedOutMinor : priced && paidByCard(priced.billingProfile) ? priced.totalMinor : 0;
           amountMinor ??= owed;
           currency ??= (settled?.currency ?? priced?.currency)?.toUpperCase();
         }

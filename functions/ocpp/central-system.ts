@@ -25,6 +25,7 @@ import { DEFAULT_LOCKOUT_POLICY, lockoutState, type LockoutPolicy } from './doma
 import { parseBasicAuth, verifyPassword } from './domain/passwords.ts';
 import type { ConnectionPort, EntitlementPort, EventPort, RegistryPort, SessionPort, TariffPort } from './domain/ports.ts';
 import { isKnownAction, validateRequest, validateResponse } from './domain/validation.ts';
+import { paidByCard } from '../../events/billing.ts';
 
 export interface CentralSystemConfig {
   /** Heartbeat interval given in BootNotification.conf; under API Gateway's 10-minute idle timeout. */
@@ -118,10 +119,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
    * has not read the session) counts as yes, so nothing a hold needs is ever skipped.
    */
   const runningCostWanted = new Map<number, boolean>();
-  const paysByCard = (session: SessionRecord) => {
-    const kind = (session.billingProfile as { kind?: unknown } | null)?.kind;
-    return kind === 'retail' || kind === 'member';
-  };
+  const paysByCard = (session: SessionRecord) => paidByCard(session.billingProfile);
   const remember = <K, V>(map: Map<K, V>, key: K, value: V) => {
     if (map.size >= 50_000) map.clear();
     map.set(key, value);

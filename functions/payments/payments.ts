@@ -7,6 +7,7 @@ import {
   SessionPaymentSettled,
   type HoldFailureReason,
 } from '../../events/payment-events.ts';
+import { paidByCard } from '../../events/billing.ts';
 import type { SessionPriced } from '../../events/pricing-events.ts';
 import type { SessionMeterValues, SessionStarted } from '../../events/session-events.ts';
 import type { EventData } from '../../events/contract.ts';
@@ -44,9 +45,6 @@ export interface PaymentsDeps {
   /** Called once a session's payment is settled (reader payments re-arm their reader); a failure here is logged, not retried. */
   afterSettled?: (payment: SessionPayment) => Promise<void>;
 }
-
-/** Billing profiles a card pays for; fleet, roaming and free sessions are billed elsewhere. */
-const CARD_PAID = new Set(['retail', 'member']);
 
 /** Idempotency keys: one per session and step, so a retry replays Stripe's first answer. */
 const key = (sessionId: string, step: string) => `voltledger:${sessionId}:${step}`;
@@ -220,8 +218,9 @@ export function createPayments(deps: PaymentsDeps) {
       return;
     }
     if (!payment) {
-      const kind = data.billingProfile ? parseBillingProfile(data.billingProfile).kind : undefined;
-      if (!kind || !CARD_PAID.has(kind)) return;
+      // Validated first: a malformed profile is an error, not a session nobody charges.
+      if (data.billingProfile) parseBillingProfile(data.billingProfile);
+      if (!paidByCard(data.billingProfile)) return;
       const tariff = await tariffOf(data.tariff);
       if (!tariff) {
         // Pricing reports the session (SessionPricingFailed); without a tariff there is no currency to hold in.
@@ -501,8 +500,9 @@ export function createPayments(deps: PaymentsDeps) {
   async function onSessionPriced(data: EventData<typeof SessionPriced>): Promise<void> {
     let payment = await store.get(data.sessionId);
     if (!payment) {
-      const kind = data.billingProfile ? parseBillingProfile(data.billingProfile).kind : undefined;
-      if (!kind || !CARD_PAID.has(kind)) return;
+      // Validated first: a malformed profile is an error, not a session nobody charges.
+      if (data.billingProfile) parseBillingProfile(data.billingProfile);
+      if (!paidByCard(data.billingProfile)) return;
       // No hold was ever placed (no tariff at start, or SessionStarted not yet handled): charge what is due.
       const [policy, payer] = await Promise.all([policyFor(data.chargePointId, data.siteId), payerOf(data.idTag)]);
       const created = newPayment(data, { channel: 'app', currency: data.currency, policy, status: 'settling', ...payer });

@@ -493,7 +493,6 @@ describe('payments handler (ChargeCardSessions: SessionStarted, SessionMeterValu
       ['a fleet billing profile', { kind: 'fleet', accountId: 'acme-logistics' }],
       ['a free billing profile', { kind: 'free', reason: 'staff' }],
       ['a roaming billing profile', { kind: 'roaming', partnerId: 'DE*EMP' }],
-      ['no billing profile', null],
     ])('%s: writes nothing, publishes nothing, calls no Stripe', async (_name, billingProfile) => {
       const transactionId = ++nextTransactionId;
       seedRunningSession(transactionId, visa.idTag, billingProfile);
@@ -509,6 +508,22 @@ describe('payments handler (ChargeCardSessions: SessionStarted, SessionMeterValu
       expect(connections.calls()).toHaveLength(0);
       // Not even the payer was looked up.
       expect(dynamo.commandCalls(GetItemCommand, { TableName: 'entitlements' })).toHaveLength(0);
+    });
+  });
+
+  describe('SessionStarted for a session without a billing profile (retail, events/billing.ts)', () => {
+    it('holds on the driver\'s saved card like any retail session, so the revenue pricing and the ledger book is collected', async () => {
+      const transactionId = ++nextTransactionId;
+      const sessionId = `sess_${transactionId}`;
+      seedRunningSession(transactionId, visa.idTag, null);
+
+      await handler(anEventBridgeEvent('SessionStarted', aSessionStartedDetail(transactionId, visa.idTag, { billingProfile: null })), context);
+
+      const payment = paymentOf(sessionId)!;
+      expect(payment).toMatchObject({ status: 'held', customerId: visa.customerId, paymentMethodId: visa.paymentMethodId, hold: { amountMinor: EXPECTED_HOLD_MINOR } });
+      const intents = (await stripe.paymentIntents.list({ customer: visa.customerId, limit: 100 })).data.filter((pi) => pi.metadata.sessionId === sessionId);
+      expect(intents.map((pi) => [pi.id, pi.status, pi.capture_method])).toEqual([[payment.hold.paymentIntentId, 'requires_capture', 'manual']]);
+      expect(publishedEntries().map((e) => e.DetailType)).toEqual(['PaymentHoldPlaced']);
     });
   });
 

@@ -18,6 +18,7 @@ import { SessionPriced } from '../../../events/pricing-events.ts';
 import type { AccountKey } from './chart.ts';
 import { assertBalanced, line, mergeLines, reversalOf } from './journal.ts';
 import { decimalToMinor } from './money.ts';
+import { billingKindOf } from '../../../events/billing.ts';
 
 /** The events the ledger books, by detail-type. */
 export const LEDGER_CONTRACTS = {
@@ -138,8 +139,6 @@ export function stripeFeeEntry(input: { balanceTransactionId: string; feeMinor: 
     }),
   ];
 }
-
-const billingKindOf = (profile: Record<string, unknown> | null): string => (typeof profile?.kind === 'string' ? profile.kind : 'retail');
 
 /**
  * The posting rules: what each event books. Pure and order-free: an entry depends on its event

@@ -256,6 +256,7 @@ export function retailPlan(tariff: Tariff): PricingPlan {
  * tariff; roaming -> the tariff as exported to OCPI partners; free -> nothing to pay.
  */
 export function choosePricing(tariff: Tariff, profile: BillingProfile | undefined): PricingChoice {
+  // No profile is retail: the one rule every context follows (events/billing.ts).
   if (!profile || profile.kind === 'retail') {
     const channel = profile?.kind === 'retail' && profile.channel ? ` (${profile.channel})` : '';
     return { kind: 'priced', plan: retailPlan(tariff), basis: `retail${channel}: tariff ${tariff.id}`, notes: profile ? [] : ['no billing profile given: priced as retail'] };
