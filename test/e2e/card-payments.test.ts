@@ -325,9 +325,11 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
 
   it('a card presented at the charger’s reader starts the session (RemoteStartTransaction) and pays for it', async () => {
     const location = await stripe.terminal.locations.create({ display_name: 'Depot', address: { country: 'DE', line1: 'Street 1', city: 'Berlin', postal_code: '10115' } });
-    const reader = await stripe.terminal.readers.create({ registration_code: 'simulated-wpe', location: location.id, label: 'CP-001 connector 1' });
+    // Its own connector, at the emulator's time: the other tests' sessions (on connector 1, on
+    // their own days in November) never share a status timeline with this one, whatever the order.
+    const reader = await stripe.terminal.readers.create({ registration_code: 'simulated-wpe', location: location.id, label: 'CP-001 connector 3' });
     // Registering arms it: a card_present manual-capture PaymentIntent for the connector's hold, collected by the reader.
-    const armed = await admin(stack, 'PUT', `/readers/${reader.id}`, { chargePointId: 'CP-001', connectorId: 1 });
+    const armed = await admin(stack, 'PUT', `/readers/${reader.id}`, { chargePointId: 'CP-001', connectorId: 3 });
     expect(armed.status).toBe(200);
     expect(armed.body.armed).toMatchObject({ amountMinor: 2000, currency: 'EUR' });
     expect(((await stripe.terminal.readers.retrieve(reader.id)) as Stripe.Terminal.Reader).action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
@@ -348,15 +350,16 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
     await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader.id);
     await settle();
     const remoteStart = await waitFor('RemoteStartTransaction', async () => remoteCalls.find((c) => c.action === 'RemoteStartTransaction'));
-    expect(remoteStart.params.connectorId).toBe(1);
+    expect(remoteStart.params.connectorId).toBe(3);
     const idTag = remoteStart.params.idTag as string;
     // The charge point does what RemoteStartTransaction asks: Authorize, then StartTransaction now.
     expect((await cp.call('Authorize', { idTag })).idTagInfo.status).toBe('Accepted');
-    const { transactionId, sessionId } = await start(idTag, 1, 0, new Date().toISOString());
+    const at = (seconds: number) => new Date((control.now() + seconds) * 1000).toISOString();
+    const { transactionId, sessionId } = await start(idTag, 3, 0, at(0));
     const held = await paymentOf(sessionId);
     expect(held).toMatchObject({ channel: 'reader', status: 'held', readerId: reader.id, authorizedMinor: 2000, paymentIntentIds: [armed.body.armed.paymentIntentId] });
-    await cp.call('StopTransaction', { transactionId, meterStop: 10_000, timestamp: new Date(Date.now() + 1000).toISOString() });
-    await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available', timestamp: new Date(Date.now() + 1000).toISOString() });
+    await cp.call('StopTransaction', { transactionId, meterStop: 10_000, timestamp: at(1) });
+    await cp.call('StatusNotification', { connectorId: 3, errorCode: 'NoError', status: 'Available', timestamp: at(1) });
     await settle();
     const payment = await paymentOf(sessionId);
     expect(payment.outcome.outcome).toBe('captured');
