@@ -1,6 +1,6 @@
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { BenchResult } from '../../test/bench/types.ts';
+import type { BenchResult } from '../bench/types.ts';
 
 const USAGE = `voltledger bench [ocpp|pricing|entitlements|accounting|bundles|load|all] [options]
 
@@ -29,25 +29,25 @@ const asList = (result: BenchResult | BenchResult[]) => (Array.isArray(result) ?
 
 /** Each benchmark, loaded only when asked for (they start stacks, bundle functions, ...). */
 const BENCHES: Record<string, { title: string; run(progress: Progress): Promise<BenchResult[]> }> = {
-  ocpp: { title: 'OCPP', run: async (progress) => (await import('../../test/bench/ocpp-bench.ts')).runOcppBench({ progress }) },
-  pricing: { title: 'Pricing', run: async () => asList(await (await import('../../test/bench/pricing-bench.ts')).runPricingBench()) },
+  ocpp: { title: 'OCPP', run: async (progress) => (await import('../bench/ocpp-bench.ts')).runOcppBench({ progress }) },
+  pricing: { title: 'Pricing', run: async () => asList(await (await import('../bench/pricing-bench.ts')).runPricingBench()) },
   entitlements: {
     title: 'Entitlements',
-    run: async (progress) => asList(await (await import('../../test/bench/entitlements-bench.ts')).runEntitlementsBench({ progress })),
+    run: async (progress) => asList(await (await import('../bench/entitlements-bench.ts')).runEntitlementsBench({ progress })),
   },
   accounting: {
     title: 'Accounting',
-    run: async (progress) => asList(await (await import('../../test/bench/accounting-bench.ts')).runAccountingBench({ progress })),
+    run: async (progress) => asList(await (await import('../bench/accounting-bench.ts')).runAccountingBench({ progress })),
   },
-  bundles: { title: 'Lambda bundles', run: async () => asList(await (await import('../../test/bench/bundle-bench.ts')).runBundleBench()) },
+  bundles: { title: 'Lambda bundles', run: async () => asList(await (await import('../bench/bundle-bench.ts')).runBundleBench()) },
   load: {
     title: 'OCPP load and reconnect storm',
-    run: async (progress) => (await import('../../test/bench/load-bench.ts')).runLoadBench({ ...loadOptions, progress }),
+    run: async (progress) => (await import('../bench/load-bench.ts')).runLoadBench({ ...loadOptions, progress }),
   },
 };
 
 /** Options of the load bench, from the command line. */
-let loadOptions: import('../../test/bench/load-bench.ts').LoadBenchOptions = {};
+let loadOptions: import('../bench/load-bench.ts').LoadBenchOptions = {};
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

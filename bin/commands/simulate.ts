@@ -205,9 +205,9 @@ interface LoadModeOptions {
 /** `simulate --duration/--storm`: the load simulation, then the invariant checks through the admin API. */
 async function loadMode(options: LoadModeOptions): Promise<number> {
   // Loaded on demand: the load engine lives with the benchmarks that use it too.
-  const { checkDescriptorLimit, runLoadSimulation, validateLoadOptions } = await import('../../test/bench/load-simulation.ts');
-  const { adminApiSource, checkLoadInvariants } = await import('../../test/bench/load-invariants.ts');
-  const { formatLoadText, loadBenchResults, loadJson } = await import('../../test/bench/load-report.ts');
+  const { checkDescriptorLimit, runLoadSimulation, validateLoadOptions } = await import('../simulator/load-simulation.ts');
+  const { adminApiSource, checkLoadInvariants } = await import('../simulator/load-invariants.ts');
+  const { formatLoadText, loadBenchResults, loadJson } = await import('../simulator/load-report.ts');
 
   if (!Number.isInteger(options.chargePoints) || options.chargePoints < 1) throw new SimulationOptionsError(`--charge-points must be a whole number of 1 or more, got ${options.chargePoints}`);
   if (options.password.length < 16 || options.password.length > 40) throw new SimulationOptionsError('the password must be 16 to 40 characters (OCPP Security Profile 1)');

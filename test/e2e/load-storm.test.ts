@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionChargePoints } from '../../bin/simulator/provisioning.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
-import { adminApiSource, checkLoadInvariants, type EventTally, type InvariantReport, type SessionSource } from '../bench/load-invariants.ts';
-import { runLoadSimulation, type LedgerSession, type LoadSimulationResult } from '../bench/load-simulation.ts';
+import { adminApiSource, checkLoadInvariants, type EventTally, type InvariantReport, type SessionSource } from '../../bin/simulator/load-invariants.ts';
+import { runLoadSimulation, type LedgerSession, type LoadSimulationResult } from '../../bin/simulator/load-simulation.ts';
 import { startTestStack } from '../support/stack.ts';
 
 /**

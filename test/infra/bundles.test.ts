@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deployedFunctions } from '../../lib/infra/functions.ts';
-import { BUNDLE_DIR, bundleFunction, GOALS, loadBundleInFreshProcess, type BuiltBundle } from '../bench/bundle-bench.ts';
+import { BUNDLE_DIR, bundleFunction, GOALS, loadBundleInFreshProcess, type BuiltBundle } from '../../bin/bench/bundle-bench.ts';
 
 /**
  * The one infra test that really bundles: every deployed function, with the stack's esbuild

@@ -2,7 +2,7 @@ import { RPCClient } from 'ocpp-rpc';
 import { hashPassword } from '../../functions/ocpp/domain/passwords.ts';
 import { silentLog } from '../../functions/shared/log.ts';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack.ts';
-import { mapWithConcurrency, summarizeLatencies, type LatencySummary } from '../../bin/simulator/stats.ts';
+import { mapWithConcurrency, summarizeLatencies, type LatencySummary } from '../simulator/stats.ts';
 import type { BenchResult } from './types.ts';
 
 type RpcClientOptions = ConstructorParameters<typeof RPCClient>[0];

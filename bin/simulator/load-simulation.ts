@@ -2,8 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RPCClient } from 'ocpp-rpc';
-import { seededRandom, type Random } from '../../bin/simulator/random.ts';
-import { mapWithConcurrency, summarizeLatencies, type LatencySummary } from '../../bin/simulator/stats.ts';
+import { seededRandom, type Random } from './random.ts';
+import { mapWithConcurrency, summarizeLatencies, type LatencySummary } from './stats.ts';
 
 type RpcClientOptions = ConstructorParameters<typeof RPCClient>[0];
 

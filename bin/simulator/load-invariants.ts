@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mapWithConcurrency } from '../../bin/simulator/stats.ts';
+import { mapWithConcurrency } from './stats.ts';
 import type { LedgerSession } from './load-simulation.ts';
 
 /** A session as the admin API returns it (the fields the checks read). */

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { silentLog } from '../../functions/shared/log.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
-import { summarizeLatencies } from '../../bin/simulator/stats.ts';
-import { InMemorySubscriptions, postWebhook, subscriptionEvent, WEBHOOK_SECRET } from '../support/stripe.ts';
+import { summarizeLatencies } from '../simulator/stats.ts';
+import { InMemorySubscriptions, postWebhook, subscriptionEvent, WEBHOOK_SECRET } from './support.ts';
 import type { BenchResult } from './types.ts';
 
 export interface EntitlementsBenchOptions {

@@ -1,7 +1,7 @@
-import { textTable } from '../../bin/simulator/report.ts';
+import { textTable } from './report.ts';
 import { ledgerSummary, type InvariantReport, type LedgerSummary } from './load-invariants.ts';
 import type { CpuTime, LoadSimulationResult } from './load-simulation.ts';
-import type { BenchResult } from './types.ts';
+import type { BenchResult } from '../bench/types.ts';
 
 export const LOAD_GOALS = { messagesPerSecond: 500, authorizeP99Ms: 25 };
 

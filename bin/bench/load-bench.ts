@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { provisionChargePoints } from '../../bin/simulator/provisioning.ts';
+import { provisionChargePoints } from '../simulator/provisioning.ts';
 import { silentLog } from '../../functions/shared/log.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
-import { adminApiSource, checkEventInvariants, checkLoadInvariants, type EventTally, type InvariantReport } from './load-invariants.ts';
-import { loadBenchResults, type LoadFigures, type LoadJson } from './load-report.ts';
-import { checkDescriptorLimit, runLoadSimulation, type CpuTime } from './load-simulation.ts';
+import { adminApiSource, checkEventInvariants, checkLoadInvariants, type EventTally, type InvariantReport } from '../simulator/load-invariants.ts';
+import { loadBenchResults, type LoadFigures, type LoadJson } from '../simulator/load-report.ts';
+import { checkDescriptorLimit, runLoadSimulation, type CpuTime } from '../simulator/load-simulation.ts';
 import type { BenchResult } from './types.ts';
 
 export interface LoadBenchOptions {
@@ -56,7 +56,7 @@ const ID_TAG = 'LOAD-DRIVER';
  * id when the stack has it, so both modes price the same way.
  */
 const TARIFF_ID = DEMO.tariffId;
-const CLI = fileURLToPath(new URL('../../bin/voltledger.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../voltledger.mjs', import.meta.url));
 
 /**
  * `voltledger bench load`: an in-memory local stack in this process (dynalite, local bus with the
