@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { silentLog } from '../../functions/shared/log.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
 import { summarizeLatencies } from '../simulator/stats.ts';
-import { connectChargePoint, energySample } from './support.ts';
+import { DEMO } from '../../lib/local/seed.ts';
+import { connectStrictChargePoint, energySample } from '../simulator/strict-charge-point.ts';
 import type { BenchResult } from './types.ts';
 
 export interface AccountingBenchOptions {
@@ -25,7 +26,7 @@ const GOAL_MS = 1000;
 export async function runAccountingBench(options: AccountingBenchOptions = {}): Promise<BenchResult> {
   const sessions = options.sessions ?? 100;
   const stack = await startLocalStack({ port: 0, sweepIntervalMs: 0, log: silentLog });
-  const cp = await connectChargePoint(stack, 'CP-001');
+  const cp = await connectStrictChargePoint(stack.ocppUrl, 'CP-001', { password: DEMO.password });
   try {
     await cp.call('BootNotification', { chargePointVendor: 'VoltLedger', chargePointModel: 'Bench' });
     const latencies: number[] = [];

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { silentLog } from '../../functions/shared/log.ts';
 import { startLocalStack } from '../../lib/local/stack.ts';
 import { summarizeLatencies } from '../simulator/stats.ts';
-import { InMemorySubscriptions, postWebhook, subscriptionEvent, WEBHOOK_SECRET } from './support.ts';
+import { InMemorySubscriptions, LOCAL_WEBHOOK_SECRET as WEBHOOK_SECRET, postWebhook, subscriptionEvent } from '../../lib/local/stripe-webhook-client.ts';
 import type { BenchResult } from './types.ts';
 
 export interface EntitlementsBenchOptions {

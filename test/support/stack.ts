@@ -1,42 +1,26 @@
-import { RPCClient } from 'ocpp-rpc';
 import WebSocket from 'ws';
+import { connectStrictChargePoint, type StrictChargePoint } from '../../bin/simulator/strict-charge-point.ts';
 import { silentLog } from '../../functions/shared/log.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../lib/local/stack.ts';
+
+export { energySample } from '../../bin/simulator/strict-charge-point.ts';
 
 /** An in-memory local stack on a free port with the demo data, silent. */
 export function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
   return startLocalStack({ port: 0, sweepIntervalMs: 0, log: silentLog, ...options });
 }
 
-/** The ocpp-rpc client as tests use it: answers are checked against the schemas, so `any` is safe to read. */
-export interface ChargePointClient {
-  call(action: string, params: Record<string, unknown>): Promise<any>;
-  close(options?: { force?: boolean }): Promise<unknown>;
-}
+/** The strict ocpp-rpc client as tests use it: answers are checked against the schemas, so `any` is safe to read. */
+export type ChargePointClient = StrictChargePoint;
 
-/** A real OCPP 1.6J charge point: ocpp-rpc in strict mode (it validates both directions against the schemas). */
-export async function connectChargePoint(
+/** A real OCPP 1.6J charge point on the stack (the demo password unless given): ocpp-rpc in strict mode. */
+export function connectChargePoint(
   stack: LocalStack,
   identity: string,
   options: { password?: string; handlers?: Record<string, (params: any) => unknown> } = {},
 ): Promise<ChargePointClient> {
-  const client = new RPCClient({
-    endpoint: stack.ocppUrl,
-    identity,
-    password: options.password ?? DEMO.password,
-    protocols: ['ocpp1.6'],
-    strictMode: true,
-    reconnect: false,
-    // Generous: an answer slowed by a loaded machine is not a failure (speed is for the benchmarks);
-    // a lost answer still fails the test well inside its own timeout.
-    callTimeoutMs: 20_000,
-  } as never);
-  for (const [action, handler] of Object.entries(options.handlers ?? {})) {
-    client.handle(action, (({ params }: { params?: unknown }) => handler(params)) as never);
-  }
-  await client.connect();
-  return client as unknown as ChargePointClient;
+  return connectStrictChargePoint(stack.ocppUrl, identity, { password: options.password ?? DEMO.password, ...(options.handlers ? { handlers: options.handlers } : {}) });
 }
 
 /** A raw WebSocket for frames no well-behaved client would send. */
@@ -80,17 +64,6 @@ export async function admin(stack: LocalStack, method: string, path: string, bod
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.status, body: await response.json() };
-}
-
-/** A MeterValues sample of the energy register, as charge points send it. */
-export function energySample(timestamp: string, wh: number, unit: 'Wh' | 'kWh' = 'Wh') {
-  return {
-    timestamp,
-    sampledValue: [
-      { value: unit === 'Wh' ? String(wh) : (wh / 1000).toFixed(3), measurand: 'Energy.Active.Import.Register', unit, context: 'Sample.Periodic' },
-      { value: '11000', measurand: 'Power.Active.Import', unit: 'W', context: 'Sample.Periodic' },
-    ],
-  };
 }
 
 /** Polls `check` every 50 ms until it returns a value (not undefined); fails naming `what` after `timeoutMs`. */

@@ -17,7 +17,6 @@ const ALLOWED: Record<string, string> = {
   'bin/bench/entitlements-bench.ts': "a benchmark's webhook event ids are unique per run",
   'bin/bench/load-bench.ts': "the server's CPU is sampled against real time",
   'bin/bench/ocpp-bench.ts': "a benchmark's charge points are registered now and its sessions placed in the real past (no timestamp in the future)",
-  'bin/bench/support.ts': "a benchmark's Stripe event is created now, as Stripe would send it",
   'bin/simulator/simulation.ts': "the simulator is a charge point: its own clock is the charge point's, not the product's",
   'bin/simulator/load-simulation.ts': "the simulator's load mode is 1,000 charge points: their clock is theirs, not the product's",
 };
