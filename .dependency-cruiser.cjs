@@ -16,9 +16,9 @@ module.exports = {
       severity: 'error',
       comment:
         "functions/<context>/domain/ is pure: it imports only its own context's domain/ (and that context's " +
-        'JSON schemas), events/, the pure modules of functions/shared/ (errors, clock, log, metric-names: ' +
-        'no SDK, no environment), node builtins, and the pure npm libraries zod, ajv, ajv-formats and ' +
-        "ocpp-rpc's JSON schemas. No adapters, no handlers, no other context's domain.",
+        'JSON schemas), events/, the pure modules of functions/shared/ (errors, clock, log, metric-names, money: ' +
+        'no SDK, no environment), node builtins, and the pure npm libraries zod, ajv and ajv-formats. ' +
+        "No adapters, no handlers, no other context's domain.",
       from: { path: '^functions/([^/]+)/domain/' },
       to: {
         dependencyTypesNot: ['core'],
@@ -26,9 +26,8 @@ module.exports = {
           '^functions/$1/domain/',
           '^functions/$1/schema/[^/]+[.]json$',
           '^events/',
-          '^functions/shared/(errors|clock|log|metric-names)[.]ts$',
+          '^functions/shared/(errors|clock|log|metric-names|money)[.]ts$',
           '^node_modules/(zod|ajv|ajv-formats)/',
-          '^node_modules/ocpp-rpc/lib/schemas/[^/]+[.]json$',
         ],
       },
     },

@@ -7,6 +7,7 @@ import {
   callErrorFrame,
   callFrame,
   callResultFrame,
+  type Frame,
   OcppCallError,
   parseFrame,
   type OcppErrorCode,
@@ -22,6 +23,7 @@ import {
   type SessionRecord,
 } from './domain/model.ts';
 import { DEFAULT_LOCKOUT_POLICY, lockoutState, type LockoutPolicy } from './domain/lockout.ts';
+import type { Ocpp16CentralSystemAction, Ocpp16ChargePointMessages } from './domain/ocpp16-messages.generated.ts';
 import { parseBasicAuth, verifyPassword } from './domain/passwords.ts';
 import type { ConnectionPort, EntitlementPort, EventPort, RegistryPort, SessionPort, TariffPort } from './domain/ports.ts';
 import { isKnownAction, validateRequest, validateResponse } from './domain/validation.ts';
@@ -76,7 +78,26 @@ export interface ConnectDecision {
 }
 
 /** Actions a charge point sends that VoltLedger answers (OCPP 1.6 core + firmware management). */
-type ActionHandler = (chargePointId: string, payload: any, messageId: string) => Promise<Record<string, unknown>>;
+type HandledAction =
+  | 'BootNotification'
+  | 'Heartbeat'
+  | 'StatusNotification'
+  | 'Authorize'
+  | 'StartTransaction'
+  | 'MeterValues'
+  | 'StopTransaction'
+  | 'DataTransfer'
+  | 'FirmwareStatusNotification'
+  | 'DiagnosticsStatusNotification';
+
+/** Answers one action's CALL (its payload already validated against the action's schema) with the action's CALLRESULT payload. */
+type ActionHandler<A extends HandledAction> = (
+  chargePointId: string,
+  request: Ocpp16ChargePointMessages[A]['request'],
+  messageId: string,
+) => Promise<Ocpp16ChargePointMessages[A]['response']>;
+
+type ActionHandlers = { [A in HandledAction]: ActionHandler<A> };
 
 /** Actions the central system may send to a charge point through the command path. */
 export const COMMAND_ACTIONS = [
@@ -90,7 +111,7 @@ export const COMMAND_ACTIONS = [
   'ChangeConfiguration',
   'ClearCache',
   'DataTransfer',
-] as const;
+] as const satisfies readonly Ocpp16CentralSystemAction[];
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 const OCPP_SUBPROTOCOL = 'ocpp1.6';
@@ -156,7 +177,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     return sessions.completeSession(session.transactionId, completedAt, completedBy);
   }
 
-  const handlers: Record<string, ActionHandler> = {
+  const handlers: ActionHandlers = {
     async BootNotification(chargePointId, req) {
       const now = clock.now().toISOString();
       await registry.recordBoot(chargePointId, {
@@ -339,17 +360,27 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     },
   };
 
+  /** Own keys only: "__proto__" or "toString" is no action of ours. */
+  const isHandled = (action: string): action is HandledAction => Object.hasOwn(handlers, action);
+
+  /** Runs the action's handler; the map's type ties the request and the response to `action`. */
+  function handle<A extends HandledAction>(action: A, chargePointId: string, request: Ocpp16ChargePointMessages[A]['request'], messageId: string): Promise<Ocpp16ChargePointMessages[A]['response']> {
+    const handler: ActionHandler<A> = handlers[action];
+    return handler(chargePointId, request, messageId);
+  }
+
   /** The answer frame to a CALL, and its error code when it is a CALLERROR. */
   async function answerCall(chargePointId: string, messageId: string, action: string, payload: Record<string, unknown>): Promise<{ frame: string; errorCode?: OcppErrorCode }> {
     const error = (errorCode: OcppErrorCode, description: string, details?: Record<string, unknown>) => ({ frame: callErrorFrame(messageId, errorCode, description, details), errorCode });
-    const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined;
-    if (!handler) {
+    if (!isHandled(action)) {
       return isKnownAction(action) ? error('NotSupported', `${action} is not supported by this central system`) : error('NotImplemented', `unknown action ${action}`);
     }
     const valid = validateRequest(action, payload);
     if (!valid.ok) return error(valid.errorCode, valid.description, { path: valid.path });
+    // The action's own schema accepted the payload: it is that action's request.
+    const request = payload as Ocpp16ChargePointMessages[typeof action]['request'];
     try {
-      const response = await handler(chargePointId, payload, messageId);
+      const response = await handle(action, chargePointId, request, messageId);
       return { frame: callResultFrame(messageId, response) };
     } catch (caught) {
       if (caught instanceof OcppCallError) return error(caught.errorCode, caught.message, caught.details);
@@ -359,7 +390,7 @@ export function createCentralSystem(deps: CentralSystemDeps) {
     }
   }
 
-  async function settleAnswer(chargePointId: string, frame: { kind: 'callResult' | 'callError'; messageId: string } & Record<string, any>): Promise<void> {
+  async function settleAnswer(chargePointId: string, frame: Extract<Frame, { kind: 'callResult' | 'callError' }>): Promise<void> {
     const pending = await registry.getPendingCall(chargePointId, frame.messageId);
     if (pending?.state !== 'pending') {
       // OCPP-J: an answer to no outstanding call is dropped, never answered.

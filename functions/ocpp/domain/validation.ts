@@ -1,30 +1,29 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import schemas from 'ocpp-rpc/lib/schemas/ocpp1_6.json' with { type: 'json' };
 import type { OcppErrorCode } from './framing.ts';
+import { OCPP16_SCHEMAS } from './ocpp16-schemas.generated.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv, formats: string[]) => Ajv;
 
 /**
- * Validation against the official OCPP 1.6 JSON schemas (as shipped by ocpp-rpc, which charge
- * points' own stacks use in strict mode). Schemas compile lazily, on first use of each action, to
- * keep cold starts short.
+ * Validation against the official OCPP 1.6 JSON schemas (functions/ocpp/schema/ocpp1.6/, as the
+ * Open Charge Alliance publishes them; the generator normalises them for ajv into
+ * ocpp16-schemas.generated.ts). Each action's schema compiles on its first use, to keep cold starts
+ * short. `validateSchema: false`: checking the schemas against the JSON Schema meta-schema first
+ * costs a cold start about 100 ms (compiling the meta-schema itself), and these schemas never
+ * change at run time; test/unit/ocpp/generated-messages.test.ts checks each one against it instead.
  */
-const ajv = new Ajv({ allErrors: false, strictSchema: false });
+const ajv = new Ajv({ allErrors: false, strictSchema: false, validateSchema: false });
 addFormats(ajv, ['date-time', 'uri']);
-// The schemas' ids are URNs without a namespace id ("urn:Authorize.req"), which current URI
-// libraries refuse to serialise; they only use local `#/definitions` refs, so register each one
-// under its name ("Authorize.req") as a plain key instead.
-for (const { $id, ...schema } of schemas as Array<{ $id: string } & Record<string, unknown>>) {
-  ajv.addSchema(schema, $id.replace(/^urn:/, ''));
-}
 
-const validators = new Map<string, ValidateFunction | null>();
+const validators = new Map<string, ValidateFunction>();
 
 function validatorFor(schemaId: string): ValidateFunction | null {
   let validate = validators.get(schemaId);
   if (validate === undefined) {
-    validate = ajv.getSchema(schemaId) ?? null;
+    // Own keys only: an action named "__proto__" or "constructor" has no schema.
+    if (!Object.hasOwn(OCPP16_SCHEMAS, schemaId)) return null;
+    validate = ajv.compile(OCPP16_SCHEMAS[schemaId]!);
     validators.set(schemaId, validate);
   }
   return validate;
@@ -32,7 +31,7 @@ function validatorFor(schemaId: string): ValidateFunction | null {
 
 /** True when OCPP 1.6 defines `action` (in the given direction's request schema). */
 export function isKnownAction(action: string): boolean {
-  return validatorFor(`${action}.req`) !== null;
+  return Object.hasOwn(OCPP16_SCHEMAS, `${action}.req`);
 }
 
 export type ValidationOutcome = { ok: true } | { ok: false; errorCode: OcppErrorCode; description: string; path: string };
