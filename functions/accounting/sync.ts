@@ -6,7 +6,7 @@ import type { AccountingSink } from './adapters/webhook-sink.ts';
 import { buildChart, type Chart } from './domain/chart.ts';
 import { PermanentDeliveryError } from './domain/errors.ts';
 import type { JournalEntry } from './domain/journal.ts';
-import { minorToDecimal } from './domain/money.ts';
+import { minorToDecimal } from '../shared/money.ts';
 import type { LedgerStore, SyncRecord } from './domain/ports.ts';
 import { toQuickBooksJournalEntry } from './mappers/quickbooks.ts';
 import { toXeroManualJournal } from './mappers/xero.ts';

@@ -5,7 +5,7 @@ import { ACCOUNT_KEYS, buildChart, ChartOverrideSchema, type Chart } from '../ac
 import { ConflictingEntryError, SessionAlreadyClosedError } from '../accounting/domain/errors.ts';
 import { revenueByDay, toCsv } from '../accounting/domain/export.ts';
 import type { JournalEntry } from '../accounting/domain/journal.ts';
-import { minorToDecimal } from '../accounting/domain/money.ts';
+import { minorToDecimal } from '../shared/money.ts';
 import type { LedgerStore, PostedEntry } from '../accounting/domain/ports.ts';
 import { formatReport } from '../accounting/domain/reconciliation.ts';
 import type { Ledger } from '../accounting/ledger.ts';

@@ -325,14 +325,14 @@ export function createPayments(deps: PaymentsDeps) {
     const at = now();
     const current = (await store.update(payment.sessionId, (p) => (p.running && p.running.costMinor >= cost ? undefined : { ...p, running: { costMinor: cost, at }, updatedAt: at })))!;
     const holdMinor = current.hold!.amountMinor;
-    const decision = incrementDecision({ policy: current.policy, holdMinor, runningCostMinor: cost });
+    const decision = incrementDecision({ policy: current.policy, holdMinor, runningCostMinor: cost, currency: current.currency });
     if (decision.action === 'none') return;
 
     let refusal: { reason: HoldFailureReason; message: string } | undefined;
     if (decision.action === 'at-maximum') refusal = { reason: 'increment_unavailable', message: `the hold is at the policy's maximum (${current.policy.maxHoldMinor})` };
     else if (!current.hold!.incrementable) refusal = { reason: 'increment_unavailable', message: 'the card does not support incremental authorization' };
     else {
-      const result = await gateway.incrementHold(current.hold!.paymentIntentId, decision.toMinor, key(payment.sessionId, `increment:${decision.toMinor}`));
+      const result = await gateway.incrementHold(current.hold!.paymentIntentId, decision.toMinor, current.currency, key(payment.sessionId, `increment:${decision.toMinor}`));
       if (result.ok) {
         await recordIncrease(payment.sessionId, current.hold!.paymentIntentId, result.amountMinor, cost);
         return;
@@ -422,7 +422,7 @@ export function createPayments(deps: PaymentsDeps) {
 
     if (s().plan.incrementToMinor !== undefined && !s().incremented) {
       const to = s().plan.incrementToMinor!;
-      const result = await gateway.incrementHold(pi, to, key(p.sessionId, `settle-increment:${to}`));
+      const result = await gateway.incrementHold(pi, to, s().plan.currency, key(p.sessionId, `settle-increment:${to}`));
       p = await progress(p.sessionId, (cur) => (result.ok ? { incremented: 'ok' } : { incremented: 'refused', plan: fallbackAfterRefusedIncrement(cur.plan, cur.input) }));
     }
     if (s().plan.cancelHold && !s().canceled) {
@@ -431,7 +431,7 @@ export function createPayments(deps: PaymentsDeps) {
     }
     if (s().plan.captureMinor > 0 && s().capturedMinor === undefined) {
       const amount = s().plan.captureMinor;
-      const result = await gateway.capture(pi, amount, key(p.sessionId, `capture:${amount}`));
+      const result = await gateway.capture(pi, amount, s().plan.currency, key(p.sessionId, `capture:${amount}`));
       if (result.ok) p = await progress(p.sessionId, () => ({ capturedMinor: result.capturedMinor }));
       else {
         log.warn('hold expired before capture; charging off-session instead', { sessionId: p.sessionId, paymentIntentId: pi });

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
+import { isStripeAmount, minorToDecimal, stripeStepMinor } from '../shared/money.ts';
 import type { Log } from '../shared/log.ts';
 import type { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
 import type { RefundRecord, RefundRequest, SessionPayment } from './domain/model.ts';
@@ -82,6 +83,10 @@ export function createRefunds(deps: RefundDeps) {
       if (totalLeft === 0) throw new ConflictError(`nothing left to refund on ${sessionId}`);
       const amount = input.amountMinor ?? totalLeft;
       if (amount > totalLeft) throw new ValidationError(`amountMinor ${amount} is more than the ${totalLeft} left to refund`, 'amountMinor');
+      if (!isStripeAmount(amount, payment.currency)) {
+        const step = stripeStepMinor(payment.currency);
+        throw new ValidationError(`amountMinor ${amount}: Stripe refunds ${payment.currency} in steps of ${step} minor units (${minorToDecimal(step, payment.currency)} ${payment.currency})`, 'amountMinor');
+      }
       // Newest money first: the top-up, then the hold's capture.
       let rest = amount;
       const parts: RefundRequest['parts'] = [];
@@ -101,6 +106,7 @@ export function createRefunds(deps: RefundDeps) {
       const result = await gateway.refund({
         paymentIntentId: part.paymentIntentId,
         amountMinor: part.amountMinor,
+        currency: payment.currency,
         ...(request.reason ? { reason: request.reason as RefundReason } : {}),
         metadata: { sessionId, ...(request.note ? { note: request.note.slice(0, 500) } : {}) },
         idempotencyKey: `voltledger:${sessionId}:refund:${requestKey}:${part.paymentIntentId}`,

@@ -16,6 +16,7 @@ import { invoiceSubscriptionId, type StripeEventHandler } from '../entitlements/
 import type { EventPort } from '../ocpp/domain/ports.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';
+import { fromStripeAmount } from '../shared/money.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Mapping: Stripe objects (as re-read from Stripe, expanded) to VoltLedger money facts. Pure: the
@@ -30,6 +31,11 @@ const expanded = <T extends { id: string }>(ref: Ref<T>): T | undefined => (ref 
 const isoFromUnix = (seconds: number): string => new Date(seconds * 1000).toISOString();
 /** Stripe writes `eur`; pricing, OCPI and the contracts write `EUR`. */
 const currencyOf = (stripeCurrency: string): string => stripeCurrency.toUpperCase();
+/**
+ * A Stripe amount of an object in `stripeCurrency` as the product's minor units (ISO 4217; ISK
+ * and UGX are hundredths at Stripe, MGA whole ariary): the contracts carry the product's units.
+ */
+const minorOf = (amount: number, stripeCurrency: string): number => fromStripeAmount(amount, stripeCurrency);
 
 /** Drops undefined fields: contracts are strict objects whose optional fields are absent, not undefined. */
 function defined<T extends Record<string, unknown>>(fields: T): T {
@@ -59,7 +65,9 @@ export function balanceFacts(transaction: Ref<Stripe.BalanceTransaction>): {
 } {
   if (!transaction) return {};
   if (typeof transaction === 'string') return { balanceTransactionId: transaction };
-  return { balanceTransactionId: transaction.id, feeMinor: transaction.fee, netMinor: transaction.net, availableOn: isoFromUnix(transaction.available_on) };
+  // In the balance transaction's own currency (the settlement currency), as Stripe states them.
+  const minor = (amount: number) => minorOf(amount, transaction.currency);
+  return { balanceTransactionId: transaction.id, feeMinor: minor(transaction.fee), netMinor: minor(transaction.net), availableOn: isoFromUnix(transaction.available_on) };
 }
 
 /** The card details of a charge, whichever kind (`card`, `card_present`). */
@@ -95,9 +103,9 @@ export function toPaymentCaptured(charge: Stripe.Charge, intent?: Stripe.Payment
       chargeId: charge.id,
       customerId: idOf(charge.customer),
       currency: currencyOf(charge.currency),
-      authorizedMinor: charge.amount,
-      capturedMinor: charge.amount_captured,
-      releasedMinor: charge.amount - charge.amount_captured,
+      authorizedMinor: minorOf(charge.amount, charge.currency),
+      capturedMinor: minorOf(charge.amount_captured, charge.currency),
+      releasedMinor: minorOf(charge.amount - charge.amount_captured, charge.currency),
       ...balanceFacts(charge.balance_transaction),
       capturedAt,
     },
@@ -140,7 +148,7 @@ export function toPaymentHoldReleased(
       paymentIntentId: intent.id,
       chargeId: charge.id,
       currency: currencyOf(charge.currency),
-      amountMinor: charge.amount,
+      amountMinor: minorOf(charge.amount, charge.currency),
       reason: expired ? 'expired' : 'canceled',
       releasedAt,
     },
@@ -171,7 +179,7 @@ export function toPaymentFailed(intent: Stripe.PaymentIntent, charge: Stripe.Cha
       paymentIntentId: intent.id,
       chargeId: charge?.id,
       currency: currencyOf(charge?.currency ?? intent.currency),
-      amountMinor: charge?.amount ?? intent.amount,
+      amountMinor: charge ? minorOf(charge.amount, charge.currency) : minorOf(intent.amount, intent.currency),
       code: error?.code ?? charge?.failure_code ?? undefined,
       declineCode: error?.decline_code ?? declinedByIssuer,
       message: error?.message ?? charge?.failure_message ?? 'The payment failed.',
@@ -199,7 +207,7 @@ export function toPaymentRefunded(refund: Stripe.Refund, intent: Stripe.PaymentI
     paymentIntentId: idOf(refund.payment_intent),
     chargeId,
     currency: currencyOf(refund.currency),
-    amountMinor: refund.amount,
+    amountMinor: minorOf(refund.amount, refund.currency),
     reason: refund.reason ?? undefined,
   };
   const movement = (status: 'succeeded' | 'failed', transaction: Ref<Stripe.BalanceTransaction>) => {
@@ -237,8 +245,8 @@ export function toDisputeOpened(dispute: Stripe.Dispute): OutgoingEvent<typeof D
       chargeId,
       paymentIntentId: idOf(dispute.payment_intent),
       currency: currencyOf(dispute.currency),
-      amountMinor: dispute.amount,
-      feeMinor: sum(withdrawn.map((t) => t.fee)),
+      amountMinor: minorOf(dispute.amount, dispute.currency),
+      feeMinor: sum(withdrawn.map((t) => minorOf(t.fee, t.currency))),
       reason: dispute.reason,
       balanceTransactionIds: withdrawn.map((t) => t.id),
       openedAt,
@@ -274,10 +282,10 @@ export function toDisputeClosed(dispute: Stripe.Dispute, reportedAt: number): Ou
       chargeId,
       paymentIntentId: idOf(dispute.payment_intent),
       currency: currencyOf(dispute.currency),
-      amountMinor: dispute.amount,
-      feeMinor: Math.max(0, sum(dispute.balance_transactions.map((t) => t.fee))),
+      amountMinor: minorOf(dispute.amount, dispute.currency),
+      feeMinor: Math.max(0, sum(dispute.balance_transactions.map((t) => minorOf(t.fee, t.currency)))),
       status,
-      reinstatedMinor: sum(reinstated.map((t) => t.amount)),
+      reinstatedMinor: sum(reinstated.map((t) => minorOf(t.amount, t.currency))),
       balanceTransactionIds: dispute.balance_transactions.map((t) => t.id),
       closedAt,
     },
@@ -300,7 +308,7 @@ export function toPayoutPaid(payout: Stripe.Payout, reportedAt: number): Outgoin
     {
       payoutId: payout.id,
       currency: currencyOf(payout.currency),
-      amountMinor: payout.amount,
+      amountMinor: minorOf(payout.amount, payout.currency),
       arrivalDate: isoFromUnix(payout.arrival_date),
       balanceTransactionId: idOf(payout.balance_transaction),
       paidAt,
@@ -319,7 +327,7 @@ export function toPayoutFailed(payout: Stripe.Payout, reportedAt: number): Outgo
     {
       payoutId: payout.id,
       currency: currencyOf(payout.currency),
-      amountMinor: payout.amount,
+      amountMinor: minorOf(payout.amount, payout.currency),
       failureCode: payout.failure_code ?? undefined,
       failureMessage: payout.failure_message ?? undefined,
       failedAt,
@@ -347,7 +355,7 @@ export function toInvoicePaid(invoice: Stripe.Invoice, reportedAt?: number): Out
   const accountId = invoice.metadata?.[FLEET_STATEMENT_METADATA.accountId] || undefined;
   const subscriptionId = invoiceSubscriptionId(invoice);
   const kind = statementId && accountId ? 'fleet_statement' : subscriptionId ? 'membership' : 'other';
-  const taxMinor = Math.min(invoice.amount_paid, sum((invoice.total_taxes ?? []).map((t) => t.amount)));
+  const taxMinor = minorOf(Math.min(invoice.amount_paid, sum((invoice.total_taxes ?? []).map((t) => t.amount))), invoice.currency);
   const paidSeconds = invoice.status_transitions?.paid_at ?? reportedAt ?? invoice.created;
   const paidAt = isoFromUnix(paidSeconds);
   return fact(
@@ -357,7 +365,7 @@ export function toInvoicePaid(invoice: Stripe.Invoice, reportedAt?: number): Out
       invoiceId: invoice.id,
       customerId,
       currency: currencyOf(invoice.currency),
-      amountPaidMinor: invoice.amount_paid,
+      amountPaidMinor: minorOf(invoice.amount_paid, invoice.currency),
       taxMinor,
       kind,
       subscriptionId,

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MeterSample } from '../../functions/ocpp/domain/model.ts';
-import { holdAmount, incrementDecision, minimumChargeMinor } from '../../functions/payments/domain/amounts.ts';
+import { holdAmount, incrementDecision } from '../../functions/payments/domain/amounts.ts';
 import type { HoldAmountPolicy, PaymentPolicy } from '../../functions/payments/domain/policy.ts';
 import { latestRegisterWh } from '../../functions/payments/domain/running.ts';
 import { parseTariff, type Tariff } from '../../functions/pricing/domain/tariff.ts';
+import { isoMinorDigits, minimumChargeMinor, toStripeStep, UnknownCurrencyError } from '../../functions/shared/money.ts';
 
 type Component = { type: 'ENERGY' | 'TIME' | 'PARKING_TIME' | 'FLAT'; price: number; vat?: number; step_size?: number };
 
@@ -48,9 +49,12 @@ describe('minimumChargeMinor', () => {
     expect(minimumChargeMinor('huf')).toBe(17500);
   });
 
-  it('is 50 for a currency it does not list', () => {
+  it('is 50 minor units for a currency Stripe does not list', () => {
     expect(minimumChargeMinor('KWD')).toBe(50);
-    expect(minimumChargeMinor('XYZ')).toBe(50);
+  });
+
+  it('refuses a code that is no ISO 4217 currency', () => {
+    expect(() => minimumChargeMinor('XYZ')).toThrow(UnknownCurrencyError);
   });
 });
 
@@ -223,10 +227,10 @@ describe('holdAmount: estimate', () => {
     expect(holdAmount({ policy: estimate({ maxPowerKw: 7.4, maxDurationMinutes: 90 }), tariff: withVat, currency: 'JPY' })).toMatchObject({ amountMinor: 489, estimate: '488.40' });
   });
 
-  it('uses the currency minor digits: KWD has three', () => {
+  it('uses the currency minor digits: KWD has three, and Stripe takes them in tens', () => {
     const tariff = aTariff([[{ type: 'ENERGY', price: 0.0125 }]], {}, 'KWD');
-    // 7 kW x 1 h x 0.0125 = 0.0875 -> 88 fils
-    expect(holdAmount({ policy: estimate({ maxPowerKw: 7, maxDurationMinutes: 60 }), tariff, currency: 'KWD' })).toMatchObject({ amountMinor: 88, estimate: '0.08750' });
+    // 7 kW x 1 h x 0.0125 = 0.0875 -> 88 fils -> 90 fils (Stripe: the last of three digits is 0)
+    expect(holdAmount({ policy: estimate({ maxPowerKw: 7, maxDurationMinutes: 60 }), tariff, currency: 'KWD' })).toMatchObject({ amountMinor: 90, estimate: '0.08750' });
     // 7 kW x 1 min x 0.0125 = 0.00145833... -> 2 fils
     expect(holdAmount({ policy: estimate({ maxPowerKw: 7, maxDurationMinutes: 1, floorMinor: 0 }), tariff, currency: 'KWD' })).toMatchObject({ amountMinor: 50, basis: 'minimum', estimate: '0.00145' });
   });
@@ -311,21 +315,22 @@ describe('holdAmount: properties', () => {
           total = add(total, mul(hours, highest(['TIME', 'PARKING_TIME'])));
           total = add(total, highest(['FLAT']));
           if (idle) total = add(total, inclVat(idle.maxPrice, idle.vat));
-          const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits!;
+          const digits = isoMinorDigits(currency);
           const scaled = total[0] * pow10(digits);
           const ceil = scaled / total[1] + (scaled % total[1] === 0n ? 0n : 1n);
           const minimum = BigInt(minimumChargeMinor(currency));
           let expected = ceil > BigInt(capMinor) ? BigInt(capMinor) : ceil;
           const floor = BigInt(Math.max(floorMinor ?? 0, Number(minimum)));
           if (expected < floor) expected = floor;
-          expect(result.amountMinor).toBe(Number(expected));
+          // and rounded up to what Stripe takes in the currency (KWD: tens of fils)
+          expect(result.amountMinor).toBe(toStripeStep(Number(expected), currency, 'up'));
           expect(result.powerKw).toBe(kw);
           expect(result.durationMinutes).toBe(minutes);
           // the reported estimate is the exact figure truncated to digits + 2 decimals
           const shown = (total[0] * pow10(digits + 2)) / total[1];
           const text = shown.toString().padStart(digits + 3, '0');
           expect(result.estimate).toBe(`${text.slice(0, -(digits + 2))}.${text.slice(-(digits + 2))}`);
-          if (result.basis === 'estimate') expect(BigInt(result.amountMinor)).toBe(ceil);
+          if (result.basis === 'estimate') expect(result.amountMinor).toBe(toStripeStep(Number(ceil), currency, 'up'));
         },
       ),
       { numRuns: 300 },
@@ -355,7 +360,7 @@ describe('holdAmount: properties', () => {
 
   it('a fixed hold is the amount, or the currency minimum when below it', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom('EUR', 'GBP', 'HUF', 'CZK', 'JPY', 'XYZ'), (amountMinor, currency) => {
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom('EUR', 'GBP', 'HUF', 'CZK', 'JPY', 'ISK'), (amountMinor, currency) => {
         const result = holdAmount({ policy: { hold: { mode: 'fixed', amountMinor } }, tariff: undefined, currency });
         const minimum = minimumChargeMinor(currency);
         expect(result).toEqual(amountMinor < minimum ? { amountMinor: minimum, basis: 'minimum' } : { amountMinor, basis: 'fixed' });
@@ -366,6 +371,22 @@ describe('holdAmount: properties', () => {
 
 type IncrementPolicy = Pick<PaymentPolicy, 'incrementAtPercent' | 'incrementHeadroomPercent' | 'incrementMinStepMinor' | 'maxHoldMinor'>;
 const INCREMENT: IncrementPolicy = { incrementAtPercent: 80, incrementHeadroomPercent: 50, incrementMinStepMinor: 1_000, maxHoldMinor: 30_000 };
+
+describe('amounts Stripe takes only in steps (functions/shared/money.ts stripeStepMinor)', () => {
+  it('a fixed hold and the cap round up to a whole step: MGA in ariary, BHD in tens of fils', () => {
+    expect(holdAmount({ policy: { hold: { mode: 'fixed', amountMinor: 123_456 } }, tariff: undefined, currency: 'MGA' })).toEqual({ amountMinor: 123_500, basis: 'fixed' });
+    expect(holdAmount({ policy: estimate({ capMinor: 7_505 }), tariff: undefined, currency: 'BHD' })).toEqual({ amountMinor: 7_510, basis: 'cap' });
+    expect(holdAmount({ policy: { hold: { mode: 'fixed', amountMinor: 0 } }, tariff: undefined, currency: 'MGA' })).toEqual({ amountMinor: 100, basis: 'minimum' });
+  });
+
+  it('an increment target rounds up, the maximum down', () => {
+    const policy = { incrementAtPercent: 80, incrementHeadroomPercent: 50, incrementMinStepMinor: 1, maxHoldMinor: 30_005 };
+    expect(incrementDecision({ policy, holdMinor: 10_000, runningCostMinor: 8_001, currency: 'BHD' })).toEqual({ action: 'increment', toMinor: 12_010 });
+    expect(incrementDecision({ policy, holdMinor: 10_000, runningCostMinor: 8_001 })).toEqual({ action: 'increment', toMinor: 12_002 });
+    expect(incrementDecision({ policy, holdMinor: 20_000, runningCostMinor: 29_000, currency: 'BHD' })).toEqual({ action: 'increment', toMinor: 30_000 });
+    expect(incrementDecision({ policy, holdMinor: 30_000, runningCostMinor: 29_000, currency: 'BHD' })).toEqual({ action: 'at-maximum' });
+  });
+});
 
 describe('incrementDecision', () => {
   it('does nothing below incrementAtPercent of the hold', () => {

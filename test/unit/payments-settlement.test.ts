@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { minimumChargeMinor } from '../../functions/payments/domain/amounts.ts';
+import { minimumChargeMinor } from '../../functions/shared/money.ts';
 import {
   fallbackAfterExpiredHold,
   fallbackAfterRefusedIncrement,
@@ -100,6 +100,36 @@ describe('planSettlement: a usable hold', () => {
     expect(planSettlement(input({ currency: 'DKK', sessionTotalMinor: 249, smallAmount: 'waive' }))).toMatchObject({ waiveMinor: 249, cancelHold: true, outcome: 'waived' });
     // GBP top-up of 29 after a 2000 hold: below the GBP minimum
     expect(planSettlement(input({ currency: 'GBP', sessionTotalMinor: 2_029 }))).toMatchObject({ captureMinor: 2_000, carryMinor: 29, chargeMinor: 0, outcome: 'captured' });
+  });
+});
+
+describe('planSettlement: amounts Stripe takes only in steps (functions/shared/money.ts stripeStepMinor)', () => {
+  it('BHD: Stripe wants the last of three digits 0; the fils beyond follow the small-amount policy', () => {
+    const bhd = planSettlement(input({ currency: 'BHD', sessionTotalMinor: 5_124, hold: aHold({ capturableMinor: 20_000 }) }));
+    expect(bhd).toMatchObject({ dueMinor: 5_124, captureMinor: 5_120, carryMinor: 4, outcome: 'captured' });
+    expect(sumOf(bhd)).toBe(5_124);
+    const waived = planSettlement(input({ currency: 'BHD', sessionTotalMinor: 5_124, hold: aHold({ capturableMinor: 20_000 }), smallAmount: 'waive' }));
+    expect(waived).toMatchObject({ captureMinor: 5_120, waiveMinor: 4, carryMinor: 0, outcome: 'captured' });
+  });
+
+  it('MGA: ISO has two digits, Stripe whole ariary: the hundredths are never sent', () => {
+    const mga = planSettlement(input({ currency: 'MGA', sessionTotalMinor: 123_456, hold: undefined, smallAmount: 'waive' }));
+    expect(mga).toMatchObject({ dueMinor: 123_456, chargeMinor: 123_400, waiveMinor: 56, chargePurpose: 'off_session_charge', outcome: 'charged_off_session' });
+    expect(sumOf(mga)).toBe(123_456);
+  });
+
+  it('an increment and its fallback ask Stripe for whole steps only', () => {
+    const i = input({ currency: 'KWD', sessionTotalMinor: 30_005, hold: aHold({ capturableMinor: 20_000, incrementable: true }) });
+    const planned = planSettlement(i);
+    expect(planned).toMatchObject({ incrementToMinor: 30_000, captureMinor: 30_000, carryMinor: 5, dueMinor: 30_005, outcome: 'captured' });
+    const fallback = fallbackAfterRefusedIncrement(planned, i);
+    expect(fallback).toMatchObject({ captureMinor: 20_000, chargeMinor: 10_000, carryMinor: 5, dueMinor: 30_005, outcome: 'captured_with_top_up' });
+    expect(fallback.incrementToMinor).toBeUndefined();
+    expect(sumOf(fallback)).toBe(30_005);
+  });
+
+  it('below the minimum the whole amount is small, as before', () => {
+    expect(planSettlement(input({ currency: 'BHD', sessionTotalMinor: 45 }))).toMatchObject({ carryMinor: 45, cancelHold: true, outcome: 'carried_forward' });
   });
 });
 

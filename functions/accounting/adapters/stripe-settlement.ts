@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { fromStripeAmount } from '../../shared/money.ts';
 import type { StripeBalanceTxn, StripeCharge, StripePayout } from '../domain/reconciliation.ts';
 
 /** What reconciliation reads from Stripe. */
@@ -12,18 +13,20 @@ export interface StripeSettlementSource {
 const iso = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString();
 const idOf = (value: unknown): string | undefined => (typeof value === 'string' ? value : value && typeof value === 'object' && 'id' in value ? String((value as { id: unknown }).id) : undefined);
 
+/** Stripe's integers in the product's minor units (ISO 4217; functions/shared/money.ts), in the object's currency. */
 function toCharge(charge: Stripe.Charge): StripeCharge {
+  const minor = (amount: number) => fromStripeAmount(amount, charge.currency);
   const captured = charge.captured ? charge.amount_captured : 0;
   return {
     chargeId: charge.id,
     paymentIntentId: idOf(charge.payment_intent),
     sessionId: charge.metadata?.sessionId || undefined,
     currency: charge.currency.toUpperCase(),
-    authorizedMinor: charge.amount,
-    capturedMinor: captured,
+    authorizedMinor: minor(charge.amount),
+    capturedMinor: minor(captured),
     // A partial capture releases the rest; Stripe reports it in amount_refunded beside real refunds.
-    releasedMinor: charge.captured ? charge.amount - charge.amount_captured : 0,
-    refundedMinor: charge.amount_refunded - (charge.captured ? charge.amount - charge.amount_captured : 0),
+    releasedMinor: minor(charge.captured ? charge.amount - charge.amount_captured : 0),
+    refundedMinor: minor(charge.amount_refunded - (charge.captured ? charge.amount - charge.amount_captured : 0)),
     captured: charge.captured,
     balanceTransactionId: idOf(charge.balance_transaction),
   };
@@ -58,9 +61,9 @@ export class StripeSdkSettlementSource implements StripeSettlementSource {
         id: txn.id,
         type: txn.type,
         reportingCategory: txn.reporting_category,
-        amountMinor: txn.amount,
-        feeMinor: txn.fee,
-        netMinor: txn.net,
+        amountMinor: fromStripeAmount(txn.amount, txn.currency),
+        feeMinor: fromStripeAmount(txn.fee, txn.currency),
+        netMinor: fromStripeAmount(txn.net, txn.currency),
         currency: txn.currency.toUpperCase(),
         status: txn.status === 'available' ? 'available' : 'pending',
         availableOn: iso(txn.available_on),
@@ -89,7 +92,7 @@ export class StripeSdkSettlementSource implements StripeSettlementSource {
 
   async payout(payoutId: string): Promise<StripePayout> {
     const payout = await this.stripe.payouts.retrieve(payoutId);
-    return { payoutId: payout.id, amountMinor: payout.amount, currency: payout.currency.toUpperCase(), status: payout.status, arrivalDate: iso(payout.arrival_date) };
+    return { payoutId: payout.id, amountMinor: fromStripeAmount(payout.amount, payout.currency), currency: payout.currency.toUpperCase(), status: payout.status, arrivalDate: iso(payout.arrival_date) };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Chart } from './chart.ts';
 import type { JournalEntry } from './journal.ts';
-import { minorToDecimal } from './money.ts';
+import { minorToDecimal } from '../../shared/money.ts';
 
 export interface RevenueRow {
   date: string;

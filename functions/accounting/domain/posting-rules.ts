@@ -17,7 +17,7 @@ import {
 import { SessionPriced } from '../../../events/pricing-events.ts';
 import type { AccountKey } from './chart.ts';
 import { assertBalanced, line, mergeLines, reversalOf } from './journal.ts';
-import { decimalToMinor } from './money.ts';
+import { decimalToMinor } from '../../shared/money.ts';
 import { billingKindOf } from '../../../events/billing.ts';
 
 /** The events the ledger books, by detail-type. */

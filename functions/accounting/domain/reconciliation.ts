@@ -1,5 +1,5 @@
 import type { JournalEntry } from './journal.ts';
-import { minorToDecimal } from './money.ts';
+import { minorToDecimal } from '../../shared/money.ts';
 import type { LedgerFact, PostedEntry } from './ports.ts';
 
 /** Every difference between VoltLedger, Stripe and the ledger falls in exactly one of these. */

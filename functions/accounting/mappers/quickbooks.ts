@@ -1,6 +1,6 @@
 import type { Chart } from '../domain/chart.ts';
 import type { JournalEntry } from '../domain/journal.ts';
-import { minorToDecimal } from '../domain/money.ts';
+import { minorToDecimal } from '../../shared/money.ts';
 
 /** A QuickBooks Online JournalEntry (API v3) as POST /v3/company/{realmId}/journalentry takes it. */
 export interface QuickBooksJournalEntry {

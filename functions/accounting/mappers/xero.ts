@@ -1,6 +1,6 @@
 import type { Chart } from '../domain/chart.ts';
 import type { JournalEntry } from '../domain/journal.ts';
-import { minorToDecimal } from '../domain/money.ts';
+import { minorToDecimal } from '../../shared/money.ts';
 
 /** A Xero ManualJournal as PUT /api.xro/2.0/ManualJournals takes it (wrapped in `ManualJournals`). */
 export interface XeroManualJournal {

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import type { Clock } from '../../shared/clock.ts';
 import { VoltLedgerError } from '../../shared/errors.ts';
+import { fromStripeAmount, stripeAmount } from '../../shared/money.ts';
 import type { FleetInvoicer, InvoiceProgress } from '../domain/ports.ts';
 
 /** Thrown when Stripe's invoice total differs from the statement's: nothing is sent or charged. */
@@ -17,6 +18,9 @@ const iso = (seconds: number | null | undefined) => (seconds ? new Date(seconds 
  * after each step, so a re-run repeats nothing. Stripe forgets idempotency keys after 24 hours, so
  * a run resumed later first finds its invoice by `metadata.voltledger_statement_id` and the items
  * already on it by `metadata.voltledger_item`.
+ *
+ * Amounts cross at this boundary: statements are in the product's minor units (ISO 4217),
+ * Stripe's invoice items and totals in its own integers (functions/shared/money.ts stripeAmount).
  */
 export class StripeFleetInvoicer implements FleetInvoicer {
   constructor(
@@ -43,7 +47,7 @@ export class StripeFleetInvoicer implements FleetInvoicer {
         stripeInvoiceId: invoice.id!,
         status: invoice.status ?? 'draft',
         ...(invoice.number ? { number: invoice.number } : {}),
-        amountDueMinor: invoice.amount_due,
+        amountDueMinor: fromStripeAmount(invoice.amount_due, invoice.currency),
         ...(invoice.hosted_invoice_url ? { hostedInvoiceUrl: invoice.hosted_invoice_url } : {}),
         ...(invoice.status_transitions?.finalized_at ? { finalizedAt: iso(invoice.status_transitions.finalized_at) } : {}),
         ...(invoice.status_transitions?.paid_at ? { paidAt: iso(invoice.status_transitions.paid_at) } : {}),
@@ -79,7 +83,7 @@ export class StripeFleetInvoicer implements FleetInvoicer {
       for (const item of items) {
         if (present.has(item.key)) continue;
         await this.stripe.invoiceItems.create(
-          { customer: customerId, invoice: invoice.id!, currency, amount: item.amountMinor, description: item.description, metadata: { voltledger_statement_id: statement.statementId, voltledger_item: item.key } },
+          { customer: customerId, invoice: invoice.id!, currency, amount: stripeAmount(item.amountMinor, currency), description: item.description, metadata: { voltledger_statement_id: statement.statementId, voltledger_item: item.key } },
           { idempotencyKey: key(`item/${item.key}`) },
         );
         present.add(item.key);
@@ -87,8 +91,9 @@ export class StripeFleetInvoicer implements FleetInvoicer {
         await save(progress);
       }
       invoice = await this.stripe.invoices.retrieve(invoice.id!);
-      if (invoice.amount_due !== statement.totalMinor) {
-        throw new InvoiceMismatchError(`Stripe invoice ${invoice.id} totals ${invoice.amount_due}, statement ${statement.statementId} ${statement.totalMinor}: not finalized`);
+      const dueMinor = fromStripeAmount(invoice.amount_due, invoice.currency);
+      if (dueMinor !== statement.totalMinor) {
+        throw new InvoiceMismatchError(`Stripe invoice ${invoice.id} totals ${dueMinor}, statement ${statement.statementId} ${statement.totalMinor}: not finalized`);
       }
       invoice = await this.stripe.invoices.finalizeInvoice(invoice.id!, { auto_advance: false }, { idempotencyKey: key('finalize') });
       await snapshot(invoice);

@@ -1,6 +1,5 @@
 import type { EventData } from '../../../events/contract.ts';
 import type { SessionPriced } from '../../../events/pricing-events.ts';
-import { minorDigitsOf } from '../../pricing/domain/pricing-plan.ts';
 import { periodOf } from './period.ts';
 import { decimalToMinor, type FleetAccrual } from './statement.ts';
 
@@ -15,7 +14,6 @@ export function fleetAccountOf(data: EventData<typeof SessionPriced>): string | 
  * priced (amounts to minor units of the session's currency, exactly; energy as its exact kWh text).
  */
 export function accrualFromPricedSession(data: EventData<typeof SessionPriced>, accountId: string, timeZone: string, accruedAt: string): FleetAccrual {
-  const digits = minorDigitsOf(data.currency);
   const startMs = Date.parse(data.startedAt);
   const endMs = Date.parse(data.completedAt);
   return {
@@ -31,8 +29,8 @@ export function accrualFromPricedSession(data: EventData<typeof SessionPriced>, 
     currency: data.currency,
     energyKwh: data.total_energy,
     durationSeconds: Math.max(0, Math.round((endMs - startMs) / 1000)),
-    amountExclVatMinor: Number(decimalToMinor(data.total_cost.excl_vat, digits, 'total_cost.excl_vat')),
-    amountInclVatMinor: Number(decimalToMinor(data.total_cost.incl_vat, digits, 'total_cost.incl_vat')),
+    amountExclVatMinor: Number(decimalToMinor(data.total_cost.excl_vat, data.currency, 'total_cost.excl_vat')),
+    amountInclVatMinor: Number(decimalToMinor(data.total_cost.incl_vat, data.currency, 'total_cost.incl_vat')),
     tariff: { tariffId: data.tariff.tariffId, version: data.tariff.version },
     naturalPeriod: periodOf(data.startedAt, timeZone),
     accruedAt,

@@ -1,6 +1,6 @@
 import { ValidationError, VoltLedgerError } from '../../shared/errors.ts';
+import { isoMinorDigits, parseMinor } from '../../shared/money.ts';
 import { divRoundHalfUp, formatScaled, formatScaledTrimmed, parseScaled } from '../../pricing/domain/decimal.ts';
-import { minorDigitsOf } from '../../pricing/domain/pricing-plan.ts';
 import { localDateOf, type Period } from './period.ts';
 import type { FleetBillingSettings, FleetPlan, TaxDetails } from './plan.ts';
 
@@ -94,11 +94,14 @@ function kwhToMilliWh(kwh: string, field: string): bigint {
   return value;
 }
 
-/** A decimal money text in minor units of `digits`, rounded half up once if it has more decimals. */
-export function decimalToMinor(text: string, digits: number, field: string): bigint {
-  const value = parseScaled(text, digits);
-  if (value === null) throw new ValidationError(`${field} must be a decimal amount (got "${text}")`, field);
-  return value;
+/** A decimal money text in the currency's minor units (ISO 4217), rounded half up once if it has more decimals. */
+export function decimalToMinor(text: string, currency: string, field: string): bigint {
+  try {
+    return parseMinor(text, currency);
+  } catch (error) {
+    if (error instanceof RangeError) throw new ValidationError(`${field} must be a decimal amount (got "${text}")`, field, { cause: error });
+    throw error;
+  }
 }
 
 function taxNote(tax: TaxDetails): string {
@@ -125,7 +128,7 @@ function taxNote(tax: TaxDetails): string {
 export function computeStatement(settings: FleetBillingSettings, period: Period, accruals: readonly FleetAccrual[]): FleetStatement {
   if (!settings.tax) throw new FleetBillingError(`fleet account ${settings.accountId} has no tax details (taxDetails.vatPercent); a statement cannot be issued without them`);
   const tax = settings.tax;
-  const digits = minorDigitsOf(settings.currency);
+  const digits = isoMinorDigits(settings.currency);
   const excluded: FleetStatement['excluded'] = [];
   const billable = [...accruals]
     .filter((a) => {
@@ -161,7 +164,7 @@ export function computeStatement(settings: FleetBillingSettings, period: Period,
   let included: bigint | null = null;
   let overageEnergy: bigint | null = null;
   if (settings.plan.kind === 'monthly') {
-    fixedFee = decimalToMinor(settings.plan.fixedFee, digits, 'plan.fixedFee');
+    fixedFee = decimalToMinor(settings.plan.fixedFee, settings.currency, 'plan.fixedFee');
     included = kwhToMilliWh(settings.plan.includedEnergyKwh, 'plan.includedEnergyKwh');
     overageEnergy = energy > included ? energy - included : 0n;
     // Exact: mWh x price (1e-6 units) / 1e6 mWh per kWh, in minor units; rounded once here.

@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import type { Clock } from '../../shared/clock.ts';
 import { ConflictError } from '../../shared/errors.ts';
+import { fromStripeAmount, stripeAmount } from '../../shared/money.ts';
 import type { ChargeAttempt, HoldAttempt, HoldSnapshot, OffSessionPayment, PaymentGateway } from '../domain/ports.ts';
 
 const iso = (unixSeconds: number | null | undefined) => (unixSeconds ? new Date(unixSeconds * 1000).toISOString() : undefined);
@@ -38,6 +39,10 @@ function chargeDetails(pi: Stripe.PaymentIntent): { captureBefore?: string; incr
  * partial capture, off-session charges, refunds, and Terminal readers. Every POST carries an
  * idempotency key derived from the session, so a Lambda retry or a re-delivered event replays
  * Stripe's first answer instead of moving money twice.
+ *
+ * The boundary of amounts: the port speaks the product's minor units (ISO 4217), Stripe its own
+ * integers (ISK and UGX in hundredths, MGA in whole ariary, ...); every amount crosses through
+ * stripeAmount / fromStripeAmount of functions/shared/money.ts, in the PaymentIntent's currency.
  */
 export class StripePaymentGateway implements PaymentGateway {
   constructor(
@@ -49,7 +54,7 @@ export class StripePaymentGateway implements PaymentGateway {
   private offSessionIntent(input: OffSessionPayment, extra: Partial<Stripe.PaymentIntentCreateParams> = {}): Promise<Stripe.PaymentIntent> {
     return this.stripe.paymentIntents.create(
       {
-        amount: input.amountMinor,
+        amount: stripeAmount(input.amountMinor, input.currency),
         currency: input.currency.toLowerCase(),
         customer: input.customerId,
         payment_method: input.paymentMethodId,
@@ -79,7 +84,7 @@ export class StripePaymentGateway implements PaymentGateway {
           paymentIntentId: pi.id,
         };
       }
-      return { ok: true, paymentIntentId: pi.id, amountMinor: pi.amount_capturable, ...chargeDetails(pi) };
+      return { ok: true, paymentIntentId: pi.id, amountMinor: fromStripeAmount(pi.amount_capturable, pi.currency), ...chargeDetails(pi) };
     } catch (error) {
       const card = cardError(error);
       if (card) return holdFailureOf(card);
@@ -99,19 +104,19 @@ export class StripePaymentGateway implements PaymentGateway {
     return {
       paymentIntentId: pi.id,
       status,
-      amountMinor: pi.amount,
-      capturableMinor: status === 'usable' ? pi.amount_capturable : 0,
-      capturedMinor: pi.amount_received,
+      amountMinor: fromStripeAmount(pi.amount, pi.currency),
+      capturableMinor: status === 'usable' ? fromStripeAmount(pi.amount_capturable, pi.currency) : 0,
+      capturedMinor: fromStripeAmount(pi.amount_received, pi.currency),
       currency: pi.currency.toUpperCase(),
       ...details,
       metadata: { ...pi.metadata },
     };
   }
 
-  async incrementHold(paymentIntentId: string, toMinor: number, idempotencyKey: string) {
+  async incrementHold(paymentIntentId: string, toMinor: number, currency: string, idempotencyKey: string) {
     try {
-      const pi = await this.stripe.paymentIntents.incrementAuthorization(paymentIntentId, { amount: toMinor }, { idempotencyKey });
-      return { ok: true as const, amountMinor: pi.amount_capturable };
+      const pi = await this.stripe.paymentIntents.incrementAuthorization(paymentIntentId, { amount: stripeAmount(toMinor, currency) }, { idempotencyKey });
+      return { ok: true as const, amountMinor: fromStripeAmount(pi.amount_capturable, pi.currency) };
     } catch (error) {
       const card = cardError(error);
       if (card) return { ok: false as const, reason: 'increment_declined' as const, ...(card.code ? { code: card.code } : {}), ...(card.decline_code ? { declineCode: card.decline_code } : {}), message: card.message };
@@ -123,10 +128,10 @@ export class StripePaymentGateway implements PaymentGateway {
     }
   }
 
-  async capture(paymentIntentId: string, amountMinor: number, idempotencyKey: string) {
+  async capture(paymentIntentId: string, amountMinor: number, currency: string, idempotencyKey: string) {
     try {
-      const pi = await this.stripe.paymentIntents.capture(paymentIntentId, { amount_to_capture: amountMinor }, { idempotencyKey });
-      return { ok: true as const, capturedMinor: pi.amount_received };
+      const pi = await this.stripe.paymentIntents.capture(paymentIntentId, { amount_to_capture: stripeAmount(amountMinor, currency) }, { idempotencyKey });
+      return { ok: true as const, capturedMinor: fromStripeAmount(pi.amount_received, pi.currency) };
     } catch (error) {
       if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) throw error;
       if (error.code === 'charge_expired_for_capture') return { ok: false as const, expired: true as const, message: error.message };
@@ -156,7 +161,7 @@ export class StripePaymentGateway implements PaymentGateway {
     try {
       const pi = await this.offSessionIntent(input);
       if (pi.status !== 'succeeded') return { ok: false, message: `the PaymentIntent is ${pi.status}`, paymentIntentId: pi.id };
-      return { ok: true, paymentIntentId: pi.id, amountMinor: pi.amount_received };
+      return { ok: true, paymentIntentId: pi.id, amountMinor: fromStripeAmount(pi.amount_received, pi.currency) };
     } catch (error) {
       const card = cardError(error);
       if (card) {
@@ -174,10 +179,10 @@ export class StripePaymentGateway implements PaymentGateway {
 
   async refund(input: Parameters<PaymentGateway['refund']>[0]) {
     const refund = await this.stripe.refunds.create(
-      { payment_intent: input.paymentIntentId, amount: input.amountMinor, ...(input.reason ? { reason: input.reason } : {}), metadata: input.metadata },
+      { payment_intent: input.paymentIntentId, amount: stripeAmount(input.amountMinor, input.currency), ...(input.reason ? { reason: input.reason } : {}), metadata: input.metadata },
       { idempotencyKey: input.idempotencyKey },
     );
-    return { refundId: refund.id, status: refund.status ?? 'pending', amountMinor: refund.amount, createdAt: iso(refund.created)! };
+    return { refundId: refund.id, status: refund.status ?? 'pending', amountMinor: fromStripeAmount(refund.amount, refund.currency), createdAt: iso(refund.created)! };
   }
 
   async getRefund(refundId: string) {
@@ -188,7 +193,7 @@ export class StripePaymentGateway implements PaymentGateway {
       refundId: refund.id,
       ...(pi ? { paymentIntentId: pi.id } : typeof refund.payment_intent === 'string' ? { paymentIntentId: refund.payment_intent } : {}),
       ...(sessionId ? { sessionId } : {}),
-      amountMinor: refund.amount,
+      amountMinor: fromStripeAmount(refund.amount, refund.currency),
       status: refund.status ?? 'pending',
       ...(refund.reason ? { reason: refund.reason } : {}),
       createdAt: iso(refund.created)!,
@@ -198,7 +203,7 @@ export class StripePaymentGateway implements PaymentGateway {
   async armReader(input: Parameters<PaymentGateway['armReader']>[0]) {
     const pi = await this.stripe.paymentIntents.create(
       {
-        amount: input.amountMinor,
+        amount: stripeAmount(input.amountMinor, input.currency),
         currency: input.currency.toLowerCase(),
         allowed_payment_method_types: ['card_present'],
         capture_method: 'manual',

@@ -1,22 +1,7 @@
-import { minorDigitsOf } from '../../pricing/domain/pricing-plan.ts';
+import { isoMinorDigits, minimumChargeMinor, toStripeStep } from '../../shared/money.ts';
 import { scaleNumber } from '../../pricing/domain/decimal.ts';
 import type { Tariff } from '../../pricing/domain/tariff.ts';
 import type { HoldAmountPolicy, PaymentPolicy } from './policy.ts';
-
-/**
- * Stripe's minimum charge amounts in minor units (stripe.com/docs/currencies#minimum-and-maximum-charge-amounts).
- * Below these a PaymentIntent or a capture is refused with `amount_too_small`.
- */
-const MINIMUM_CHARGE_MINOR: Readonly<Record<string, number>> = {
-  USD: 50, EUR: 50, CHF: 50, CAD: 50, AUD: 50, NZD: 50, SGD: 50, BRL: 50, INR: 50,
-  GBP: 30, DKK: 250, NOK: 300, SEK: 300, PLN: 200, CZK: 1500, HUF: 17500, RON: 200, BGN: 100,
-  JPY: 50, MXN: 1000, HKD: 400, AED: 200, THB: 1000, MYR: 200,
-};
-
-/** The smallest amount Stripe charges in `currency` (upper-case ISO 4217); unknown currencies: 50. */
-export function minimumChargeMinor(currency: string): number {
-  return MINIMUM_CHARGE_MINOR[currency.toUpperCase()] ?? 50;
-}
 
 /** What the hold estimate was made of, shown in the admin view. */
 export interface HoldEstimate {
@@ -39,16 +24,19 @@ function inclVatScaled(price: number, vat: number | undefined): bigint {
  * The hold for a session: the policy's fixed amount, or the most the session could cost at the
  * tariff's highest rates — `max power x max duration x highest energy price + max duration x
  * highest time price + highest flat fee + the idle fee's cap`, incl. VAT, rounded up to the minor
- * unit — then capped at `capMinor`, at least `floorMinor` and the currency's minimum charge.
+ * unit — then capped at `capMinor`, at least `floorMinor` and the currency's minimum charge,
+ * and rounded up to an amount Stripe accepts in the currency (functions/shared/money.ts
+ * stripeStepMinor: every minor unit for most currencies; 10 fils for BHD, 1 ariary for MGA).
  * Exact: prices are scaled BigInts, never binary floats.
  */
 export function holdAmount(input: { policy: Pick<PaymentPolicy, 'hold'>; tariff: Tariff | undefined; currency: string; chargerMaxPowerKw?: number }): HoldEstimate {
   const minimum = minimumChargeMinor(input.currency);
+  const chargeable = (minor: number) => toStripeStep(minor, input.currency, 'up');
   const hold: HoldAmountPolicy = input.policy.hold;
   if (hold.mode === 'fixed') {
-    return hold.amountMinor < minimum ? { amountMinor: minimum, basis: 'minimum' } : { amountMinor: hold.amountMinor, basis: 'fixed' };
+    return hold.amountMinor < minimum ? { amountMinor: minimum, basis: 'minimum' } : { amountMinor: chargeable(hold.amountMinor), basis: 'fixed' };
   }
-  if (!input.tariff) return { amountMinor: Math.max(hold.capMinor, minimum), basis: 'cap' };
+  if (!input.tariff) return { amountMinor: chargeable(Math.max(hold.capMinor, minimum)), basis: 'cap' };
   const powerKw = [input.chargerMaxPowerKw, hold.maxPowerKw].filter((p): p is number => p !== undefined && p > 0);
   const kw = powerKw.length ? Math.min(...powerKw) : 22;
   const minutes = hold.maxDurationMinutes;
@@ -71,7 +59,7 @@ export function holdAmount(input: { policy: Pick<PaymentPolicy, 'hold'>; tariff:
   const kw4 = scaleNumber(kw, 4);
   const denominator = 60n * 10_000n;
   const numerator = energy * kw4 * BigInt(minutes) + time * BigInt(minutes) * 10_000n + (flat + idleCap) * denominator;
-  const digits = minorDigitsOf(input.currency);
+  const digits = isoMinorDigits(input.currency);
   const unit = (E10 * 1_000_000n) / 10n ** BigInt(digits);
   let amount = (numerator + denominator * unit - 1n) / (denominator * unit);
   const estimate = formatMajor(numerator / denominator, digits);
@@ -85,7 +73,7 @@ export function holdAmount(input: { policy: Pick<PaymentPolicy, 'hold'>; tariff:
     amount = BigInt(floor);
     basis = floor === minimum && (hold.floorMinor ?? 0) < minimum ? 'minimum' : 'floor';
   }
-  return { amountMinor: Number(amount), basis, estimate, powerKw: kw, durationMinutes: minutes };
+  return { amountMinor: chargeable(Number(amount)), basis, estimate, powerKw: kw, durationMinutes: minutes };
 }
 
 function formatMajor(scaled: bigint, digits: number): string {
@@ -98,17 +86,22 @@ function formatMajor(scaled: bigint, digits: number): string {
 /**
  * Whether the running cost has come near enough to the hold to raise it, and to what. Returns the
  * new hold, or `at-maximum` when the hold cannot grow under the policy (already at `maxHoldMinor`).
+ * With `currency`, the new hold is an amount Stripe accepts in it (rounded up, but never above
+ * `maxHoldMinor` rounded down); without, any minor unit.
  */
 export function incrementDecision(input: {
   policy: Pick<PaymentPolicy, 'incrementAtPercent' | 'incrementHeadroomPercent' | 'incrementMinStepMinor' | 'maxHoldMinor'>;
   holdMinor: number;
   runningCostMinor: number;
+  currency?: string;
 }): { action: 'none' } | { action: 'increment'; toMinor: number } | { action: 'at-maximum' } {
-  const { policy, holdMinor, runningCostMinor } = input;
+  const { policy, holdMinor, runningCostMinor, currency } = input;
+  const step = (minor: number, direction: 'up' | 'down') => (currency === undefined ? minor : toStripeStep(minor, currency, direction));
   // running >= hold x at%: integer comparison, no float.
   if (BigInt(runningCostMinor) * 100n < BigInt(holdMinor) * BigInt(policy.incrementAtPercent)) return { action: 'none' };
   const withHeadroom = Number((BigInt(runningCostMinor) * BigInt(100 + policy.incrementHeadroomPercent) + 99n) / 100n);
-  const target = Math.min(Math.max(withHeadroom, holdMinor + policy.incrementMinStepMinor), policy.maxHoldMinor);
-  if (target <= holdMinor) return holdMinor >= policy.maxHoldMinor ? { action: 'at-maximum' } : { action: 'none' };
+  const maxHold = step(policy.maxHoldMinor, 'down');
+  const target = Math.min(step(Math.max(withHeadroom, holdMinor + policy.incrementMinStepMinor), 'up'), maxHold);
+  if (target <= holdMinor) return holdMinor >= maxHold ? { action: 'at-maximum' } : { action: 'none' };
   return { action: 'increment', toMinor: target };
 }

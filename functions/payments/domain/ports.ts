@@ -1,16 +1,21 @@
 import type { HoldFailureReason } from '../../../events/payment-events.ts';
 
-/** The card provider (Stripe) as the payment flows need it. Transient failures throw; card outcomes are answers. */
+/**
+ * The card provider (Stripe) as the payment flows need it. Transient failures throw; card outcomes
+ * are answers. Amounts are the product's minor units (ISO 4217, functions/shared/money.ts) both
+ * ways; the adapter converts to and from the provider's own integers, so every amount passed
+ * comes with its currency.
+ */
 export interface PaymentGateway {
   /** A manual-capture authorization on the saved card (incremental authorization requested where available). */
   createHold(input: OffSessionPayment): Promise<HoldAttempt>;
   getHold(paymentIntentId: string): Promise<HoldSnapshot>;
-  incrementHold(paymentIntentId: string, toMinor: number, idempotencyKey: string): Promise<{ ok: true; amountMinor: number } | { ok: false; reason: HoldFailureReason; code?: string; declineCode?: string; message: string }>;
-  capture(paymentIntentId: string, amountMinor: number, idempotencyKey: string): Promise<{ ok: true; capturedMinor: number } | { ok: false; expired: true; message: string }>;
+  incrementHold(paymentIntentId: string, toMinor: number, currency: string, idempotencyKey: string): Promise<{ ok: true; amountMinor: number } | { ok: false; reason: HoldFailureReason; code?: string; declineCode?: string; message: string }>;
+  capture(paymentIntentId: string, amountMinor: number, currency: string, idempotencyKey: string): Promise<{ ok: true; capturedMinor: number } | { ok: false; expired: true; message: string }>;
   cancel(paymentIntentId: string, idempotencyKey: string): Promise<void>;
   /** An immediate charge on the saved card (a top-up, or the whole amount when the hold is gone). */
   chargeOffSession(input: OffSessionPayment): Promise<ChargeAttempt>;
-  refund(input: { paymentIntentId: string; amountMinor: number; reason?: 'duplicate' | 'fraudulent' | 'requested_by_customer'; metadata: Record<string, string>; idempotencyKey: string }): Promise<{ refundId: string; status: string; amountMinor: number; createdAt: string }>;
+  refund(input: { paymentIntentId: string; amountMinor: number; currency: string; reason?: 'duplicate' | 'fraudulent' | 'requested_by_customer'; metadata: Record<string, string>; idempotencyKey: string }): Promise<{ refundId: string; status: string; amountMinor: number; createdAt: string }>;
   /** A refund as Stripe has it now, with the session of its PaymentIntent (metadata.sessionId). */
   getRefund(refundId: string): Promise<{ refundId: string; paymentIntentId?: string; sessionId?: string; amountMinor: number; status: string; reason?: string; createdAt: string }>;
   /** Creates a card_present manual-capture PaymentIntent and asks the reader to collect it. */

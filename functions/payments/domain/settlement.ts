@@ -1,5 +1,5 @@
 import type { SettlementOutcome } from '../../../events/payment-events.ts';
-import { minimumChargeMinor } from './amounts.ts';
+import { minimumChargeMinor, toStripeStep } from '../../shared/money.ts';
 
 /** The hold as Stripe reports it when the session is settled. */
 export interface HoldState {
@@ -56,11 +56,31 @@ export interface SettlementInput {
  * Plans a session's settlement. Amounts incl. VAT, minor units. Invariant:
  * `due = capture + charge + waive + carry + uncollectable` (with an increment, `capture` is the
  * whole due amount and the fallback is recomputed by {@link fallbackAfterRefusedIncrement}).
+ *
+ * Stripe takes amounts in whole steps of the currency (functions/shared/money.ts stripeStepMinor:
+ * 1 minor unit for most currencies, 10 fils for BHD, 1 ariary for MGA). What is due beyond the
+ * last whole step is a small amount like one below the minimum: waived or carried, never sent.
  */
 export function planSettlement(input: SettlementInput): SettlementPlan {
   const carriedIn = input.carriedIn ?? { amountMinor: 0, sessionIds: [] };
   const due = input.sessionTotalMinor + carriedIn.amountMinor;
   const minimum = minimumChargeMinor(input.currency);
+  const odd = due - toStripeStep(due, input.currency, 'down');
+  // The minimum is a whole number of steps, so below it the whole amount is small anyway.
+  if (odd === 0 || due < minimum) return planCollectible(input, due, minimum);
+  return withOdd(planCollectible(input, due - odd, minimum), odd, input);
+}
+
+/** Adds the sub-step remainder `odd` to a plan made for `due - odd`: to the carry or the waiver, as the policy says. */
+function withOdd(plan: SettlementPlan, odd: number, input: SettlementInput): SettlementPlan {
+  if (odd === 0) return plan;
+  const carry = input.smallAmount === 'carry' && input.canCarry;
+  return { ...plan, dueMinor: plan.dueMinor + odd, ...(carry ? { carryMinor: plan.carryMinor + odd } : { waiveMinor: plan.waiveMinor + odd }) };
+}
+
+/** {@link planSettlement} for a `due` Stripe can collect whole (a multiple of the currency's step, or below the minimum). */
+function planCollectible(input: SettlementInput, due: number, minimum: number): SettlementPlan {
+  const carriedIn = input.carriedIn ?? { amountMinor: 0, sessionIds: [] };
   const base = {
     currency: input.currency,
     sessionTotalMinor: input.sessionTotalMinor,
@@ -102,15 +122,18 @@ export function planSettlement(input: SettlementInput): SettlementPlan {
 export function fallbackAfterRefusedIncrement(plan: SettlementPlan, input: SettlementInput): SettlementPlan {
   const hold = input.hold!;
   const { incrementToMinor: _dropped, ...rest } = plan;
-  return withRest(
-    { ...rest, captureMinor: hold.capturableMinor, chargeMinor: 0, waiveMinor: 0, carryMinor: 0, uncollectableMinor: 0 },
-    plan.dueMinor - hold.capturableMinor,
+  const odd = plan.dueMinor - toStripeStep(plan.dueMinor, input.currency, 'down');
+  const collectible = plan.dueMinor - odd;
+  const fallback = withRest(
+    { ...rest, dueMinor: collectible, captureMinor: hold.capturableMinor, chargeMinor: 0, waiveMinor: 0, carryMinor: 0, uncollectableMinor: 0 },
+    collectible - hold.capturableMinor,
     'top_up',
     input,
     minimumChargeMinor(input.currency),
     (amount) => (input.smallAmount === 'carry' && input.canCarry ? { carryMinor: amount, waiveMinor: 0 } : { carryMinor: 0, waiveMinor: amount }),
     hold.capturableMinor,
   );
+  return withOdd(fallback, odd, input);
 }
 
 /**

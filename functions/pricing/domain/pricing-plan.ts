@@ -1,3 +1,4 @@
+import { isoMinorDigits } from '../../shared/money.ts';
 import type { BillingProfile } from './billing-profile.ts';
 import { formatScaledTrimmed, scaleNumber } from './decimal.ts';
 import { exportTariffToOcpi } from './export-ocpi.ts';
@@ -98,18 +99,6 @@ export type PricingChoice =
   | { kind: 'priced'; plan: PricingPlan; basis: string; notes: string[] }
   | { kind: 'free'; plan: PricingPlan; basis: string; notes: string[] };
 
-const minorDigitsCache = new Map<string, number>();
-
-/** The currency's minor unit digits (EUR 2, JPY 0, BHD 3) from the platform's CLDR data. */
-export function minorDigitsOf(currency: string): number {
-  let digits = minorDigitsCache.get(currency);
-  if (digits === undefined) {
-    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-    minorDigitsCache.set(currency, digits);
-  }
-  return digits;
-}
-
 function minutesOf(time: string): number {
   return Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
 }
@@ -197,7 +186,7 @@ function compilePlan(tariff: Tariff, elements: TariffElement[], elementsSource: 
   return {
     tariff,
     currency: tariff.currency,
-    minorDigits: minorDigitsOf(tariff.currency),
+    minorDigits: isoMinorDigits(tariff.currency),
     elementsSource,
     elements: compiled,
     byDimension,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../shared/errors.ts';
+import { isKnownCurrency } from '../../shared/money.ts';
 import { fractionDigits, numberToDecimalString } from './decimal.ts';
 import { instantOf } from './time-zone.ts';
 
@@ -154,8 +155,6 @@ export const VoltLedgerExtensionSchema = z.strictObject({
   fleet_accounts: z.record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'account ids are 1-64 letters, digits or _.:-'), PricingOverrideSchema).optional(),
 });
 
-const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
-
 /** OCPI 2.2.1 Tariff object plus the optional `voltledger` extension object. */
 export const TariffSchema = z
   .strictObject({
@@ -165,7 +164,9 @@ export const TariffSchema = z
     currency: z
       .string()
       .regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code such as EUR')
-      .refine((code) => KNOWN_CURRENCIES.has(code), 'currency is not a known ISO 4217 code'),
+      // ISO 4217 codes with a minor unit (functions/shared/money.ts), not the platform's Intl list: a
+      // tariff's currency must have the minor unit the whole product rounds and books to.
+      .refine((code) => isKnownCurrency(code), 'currency is not a known ISO 4217 code'),
     type: z.enum(['AD_HOC_PAYMENT', 'PROFILE_CHEAP', 'PROFILE_FAST', 'PROFILE_GREEN', 'REGULAR']).optional(),
     tariff_alt_text: z.array(DisplayTextSchema).optional(),
     tariff_alt_url: z.url().optional(),

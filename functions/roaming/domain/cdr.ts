@@ -1,6 +1,6 @@
+import { decimalToMinor } from '../../shared/money.ts';
 import { divRoundHalfUp, formatScaledTrimmed, numberToDecimalString, parseScaled } from '../../pricing/domain/decimal.ts';
 import type { OcpiTariff, PricedSession } from '../../pricing/domain/index.ts';
-import { minorDigitsOf } from '../../pricing/domain/pricing-plan.ts';
 import type { ConnectorSpec, OcpiToken, SiteLocation } from './model.ts';
 
 /** An OCPI 2.2.1 CDR as VoltLedger writes it (validated against functions/roaming/schema/cdr-2.2.1.schema.json). */
@@ -184,11 +184,8 @@ export function buildCreditCdr(original: OcpiCdrDocument, lastUpdated: string, r
 
 /** A CDR's amounts in minor units, positive whichever way it goes (RoamingCdrAccepted's figures). */
 export function cdrAmounts(cdr: OcpiCdrDocument): { exclVatMinor: number; vatMinor: number; inclVatMinor: number } {
-  const digits = minorDigitsOf(cdr.currency);
-  const minor = (n: number) => {
-    const value = parseScaled(numberToDecimalString(Math.abs(n)), digits);
-    return Number(value ?? 0n);
-  };
+  // OCPI amounts are JSON numbers: read back as the decimal they were written as, never as binary floats.
+  const minor = (n: number) => decimalToMinor(numberToDecimalString(Math.abs(n)), cdr.currency);
   const exclVatMinor = minor(cdr.total_cost.excl_vat);
   const inclVatMinor = minor(cdr.total_cost.incl_vat);
   return { exclVatMinor, vatMinor: inclVatMinor - exclVatMinor, inclVatMinor };

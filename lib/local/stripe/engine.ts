@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../../../functions/shared/clock.ts';
 import { invalidParam, invalidRequest, resourceMissing, StripeApiError } from './errors.ts';
+import { checkAmountFormat, formatAmount, minimumAmount, roundToMultiple } from './currencies.ts';
 import type { FormObject, FormValue } from './form.ts';
 import { COLLECTIONS, type Collection, type EmulatorState, type StripeObject } from './state.ts';
 import type { EngineHooks } from './invoicing.ts';
@@ -93,11 +94,6 @@ export const CARD_PRESENT_TEST_CARDS: Record<string, TestCard> = {
   },
 };
 
-/** Minimum charge amounts in minor units (Stripe's table, for the currencies a CPO is likely to use). */
-export const MINIMUM_AMOUNTS: Record<string, number> = {
-  usd: 50, eur: 50, gbp: 30, chf: 50, cad: 50, aud: 50, nzd: 50, sek: 300, nok: 300, dkk: 250, pln: 200, czk: 1500, huf: 17500, jpy: 50,
-};
-
 // ---------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------
@@ -186,14 +182,6 @@ export function mergeMetadata(current: Record<string, string>, update: FormValue
     else next[key] = value;
   }
   return next;
-}
-
-/** Minor units shown as Stripe's messages do (`€0.50`), by digits, never through a float. */
-function formatAmount(amount: number, currency: string): string {
-  const symbol = currency === 'eur' ? '€' : currency === 'usd' ? '$' : currency === 'gbp' ? '£' : '';
-  const digits = String(Math.abs(amount)).padStart(3, '0');
-  const text = `${amount < 0 ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
-  return `${symbol}${text}${symbol ? '' : ` ${currency}`}`;
 }
 
 function addInterval(seconds: number, interval: string, count: number): number {
@@ -506,8 +494,10 @@ export class StripeEngine {
 
   // ---- payment intents ------------------------------------------------------------------------
 
+  /** Stripe's currency rules for a charge amount (lib/local/stripe/currencies.ts): its form (ISK in whole krónur, KWD ending in 0), then the minimum. */
   private checkMinimum(amount: number, currency: string, param: string): void {
-    const minimum = MINIMUM_AMOUNTS[currency] ?? 50;
+    checkAmountFormat(amount, currency, param);
+    const minimum = minimumAmount(currency);
     if (amount < minimum) {
       throw new StripeApiError(400, 'invalid_request_error', `Amount must be at least ${formatAmount(minimum, currency)}`, {
         code: 'amount_too_small',
@@ -851,9 +841,10 @@ export class StripeEngine {
     return this.authorize(intent, pm, this.testCardOf(pm), noRequest);
   }
 
-  private fee(amount: number): number {
-    // Integer basis points, rounded half up once: no binary floats touch the money.
-    return Math.floor((amount * this.feeBasisPoints + 5_000) / 10_000) + this.feeFixedMinor;
+  private fee(amount: number, currency: string): number {
+    // Integer basis points, rounded half up once: no binary floats touch the money. Then to an
+    // amount the currency has at Stripe (whole krónur for ISK, tens of fils for KWD).
+    return roundToMultiple(Math.floor((amount * this.feeBasisPoints + 5_000) / 10_000) + this.feeFixedMinor, currency);
   }
 
   private balanceTransaction(fields: { amount: number; currency: string; fee: number; type: string; reporting_category: string; source: string; description?: string | null; available_on?: number }): StripeObject {
@@ -879,7 +870,7 @@ export class StripeEngine {
   }
 
   private captureCharge(charge: StripeObject, amount: number, context: RequestContext, announce: boolean): StripeObject {
-    const txn = this.balanceTransaction({ amount, currency: charge.currency, fee: this.fee(amount), type: 'charge', reporting_category: 'charge', source: charge.id, description: charge.description });
+    const txn = this.balanceTransaction({ amount, currency: charge.currency, fee: this.fee(amount, charge.currency), type: 'charge', reporting_category: 'charge', source: charge.id, description: charge.description });
     // A partial capture releases the rest of the hold: Stripe reports it as refunded on the charge.
     const previous = this.change(charge, {
       captured: true,
@@ -954,6 +945,7 @@ export class StripeEngine {
       });
     }
     if (amount <= intent.amount) throw invalidParam(`The amount (${amount}) must be greater than the PaymentIntent's current amount (${intent.amount}).`, 'amount');
+    checkAmountFormat(amount, intent.currency, 'amount');
     const attempts = (this.state.incrementAttempts[intent.id] ?? 0) + 1;
     if (attempts > 10) throw invalidRequest('This PaymentIntent has reached the maximum of 10 incremental authorization attempts.', 'payment_intent_unexpected_state');
     this.state.incrementAttempts[intent.id] = attempts;
@@ -1012,6 +1004,7 @@ export class StripeEngine {
     if (remaining <= 0) throw invalidRequest(`Charge ${charge.id} has already been refunded.`, 'charge_already_refunded', 'charge');
     const amount = int(params, 'amount') ?? remaining;
     if (amount <= 0) throw invalidParam('Invalid positive integer', 'amount', 'parameter_invalid_integer');
+    checkAmountFormat(amount, charge.currency, 'amount');
     if (amount > remaining) {
       throw invalidRequest(
         `Refund amount (${formatAmount(amount, charge.currency)}) is greater than unrefunded amount on charge (${formatAmount(remaining, charge.currency)})`,
@@ -1242,6 +1235,7 @@ export class StripeEngine {
     const currency = requiredStr(params, 'currency').toLowerCase();
     const unitAmount = int(params, 'unit_amount');
     if (unitAmount === undefined) throw invalidParam('Missing required param: unit_amount.', 'unit_amount', 'parameter_missing');
+    checkAmountFormat(unitAmount, currency, 'unit_amount');
     let productId = str(params, 'product');
     const productData = obj(params, 'product_data');
     if (!productId && productData) productId = this.createProduct(productData, context).id;

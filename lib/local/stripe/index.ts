@@ -14,7 +14,8 @@ import { loadState, saveState, type StripeObject } from './state.ts';
 import { StripeTerminal, type ReaderStatus } from './terminal.ts';
 import { WebhookDispatcher, type DeliveryAttempt, type DeliveryChaos, type WebhookEndpoint } from './webhooks.ts';
 
-export { TEST_CARDS, CARD_PRESENT_TEST_CARDS, MINIMUM_AMOUNTS, type TestCard, type SubscriptionStatus } from './engine.ts';
+export { TEST_CARDS, CARD_PRESENT_TEST_CARDS, type TestCard, type SubscriptionStatus } from './engine.ts';
+export { MINIMUM_AMOUNTS } from './currencies.ts';
 export type { ReaderStatus } from './terminal.ts';
 export { StripeApiError } from './errors.ts';
 export { signatureHeader, type DeliveryAttempt, type DeliveryChaos, type WebhookEndpoint } from './webhooks.ts';

@@ -1,4 +1,5 @@
 import { mergeMetadata, type RequestContext, type StripeEngine } from './engine.ts';
+import { checkAmountFormat } from './currencies.ts';
 import { invalidParam, invalidRequest, StripeApiError } from './errors.ts';
 import type { FormObject } from './form.ts';
 import type { Collection, StripeObject } from './state.ts';
@@ -120,6 +121,7 @@ export class StripeInvoicing {
     const currency = (text(params, 'currency') ?? invoice?.currency)?.toLowerCase();
     if (!currency) throw invalidParam('Missing required param: currency.', 'currency', 'parameter_missing');
     if (invoice && invoice.currency !== currency) throw invalidRequest(`The currency of the invoice item (${currency}) must match the invoice's (${invoice.currency}).`, undefined, 'currency');
+    checkAmountFormat(amount, currency, 'amount');
     const now = this.engine.now();
     const item = this.hooks.insert('invoiceitems', {
       id: this.engine.newId('ii'),

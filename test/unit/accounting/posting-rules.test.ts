@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decimalToMinor, minorToDecimal } from '../../../functions/accounting/domain/money.ts';
+import { decimalToMinor, minorToDecimal } from '../../../functions/shared/money.ts';
 import { assertBalanced } from '../../../functions/accounting/domain/journal.ts';
 import { UnbalancedEntryError, UnknownAccountError } from '../../../functions/accounting/domain/errors.ts';
 import { planPostings, writeOffEntry } from '../../../functions/accounting/domain/posting-rules.ts';
