@@ -6,7 +6,8 @@
 #   scripts/test-dates.sh test/unit test/e2e    # every scenario, these paths only
 #   SCENARIOS="leap-day dst-berlin" scripts/test-dates.sh
 #
-# Each run is shuffled with a printed seed (replay: VITEST_SEED=<seed>).
+# Each run is shuffled with a printed seed (replay: VITEST_SEED=<seed>). With VITEST_JSON_REPORT_DIR
+# set, each scenario also writes its vitest JSON report there (<name>.json), as CI does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,8 @@ for scenario in "${ALL_SCENARIOS[@]}"; do
   else
     env_args=()
   fi
-  if ! env -u VOLTLEDGER_SHIFT_OFFSET_MS TZ="$tz" "${env_args[@]}" npx vitest run "${paths[@]}"; then
+  if [ -n "${VITEST_JSON_REPORT_DIR:-}" ]; then env_args+=(VITEST_JSON_REPORT="$VITEST_JSON_REPORT_DIR/$name.json"); fi
+  if ! env -u VOLTLEDGER_SHIFT_OFFSET_MS -u VITEST_JSON_REPORT TZ="$tz" "${env_args[@]}" npx vitest run "${paths[@]}"; then
     failed+=("$name")
   fi
 done
