@@ -5,6 +5,7 @@ import {
   DisputeOpened,
   InvoicePaid,
   PaymentCaptured,
+  PaymentFailed,
   PaymentHoldReleased,
   PaymentRefunded,
   PayoutFailed,
@@ -132,6 +133,10 @@ export function aSettlement(spec: Partial<EventData<typeof SessionPaymentSettled
 
 export function aHoldReleased(spec: { sessionId: string; paymentIntentId: string; amountMinor: number }) {
   return ledgerEvent(PaymentHoldReleased, { ...spec, currency: 'EUR', reason: 'canceled', releasedAt: at(62) }, `PaymentHoldReleased:${spec.paymentIntentId}`, at(62));
+}
+
+export function aPaymentFailed(spec: { paymentIntentId: string; amountMinor: number; sessionId?: string; chargeId?: string }) {
+  return ledgerEvent(PaymentFailed, { ...spec, currency: 'EUR', code: 'card_declined', message: 'Your card was declined.', failedAt: at(1) }, `PaymentFailed:${spec.paymentIntentId}`, at(1));
 }
 
 export function aRefund(spec: { refundId: string; chargeId: string; sessionId?: string; amountMinor: number; status?: 'succeeded' | 'failed'; refundedAt?: string }) {
