@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_CONTRACTS, type LedgerEvent } from '../../functions/accounting/domain/posting-rules.ts';
 import { balances } from '../../functions/accounting/domain/journal.ts';
 import { verifySignature } from '../../functions/accounting/domain/signature.ts';
@@ -38,6 +38,8 @@ const member = aSessionPriced({ sessionId: 'sess-member', kind: 'member', energy
 const fleet = aSessionPriced({ sessionId: 'sess-fleet', kind: 'fleet', party: 'ACME', energyMinor: 4000 });
 const roaming = aSessionPriced({ sessionId: 'sess-roaming', kind: 'roaming', party: 'DE-EMSP', energyMinor: 2500 });
 const small = aSessionPriced({ sessionId: 'sess-small', energyMinor: 30, vatPercent: 0 });
+const retailCaptured = aPaymentCaptured({ sessionId: 'sess-retail', chargeId: 'ch_retail', capturedMinor: retail.totalMinor, authorizedMinor: 5000, feeMinor: 66 });
+const retailSettled = aSettlement({ sessionId: 'sess-retail', sessionTotalMinor: retail.totalMinor, holdPaymentIntentId: 'pi_ch_retail' });
 
 const DAY_EVENTS: LedgerEvent[] = [
   retail.event,
@@ -45,8 +47,8 @@ const DAY_EVENTS: LedgerEvent[] = [
   fleet.event,
   roaming.event,
   small.event,
-  aPaymentCaptured({ sessionId: 'sess-retail', chargeId: 'ch_retail', capturedMinor: retail.totalMinor, authorizedMinor: 5000, feeMinor: 66 }),
-  aSettlement({ sessionId: 'sess-retail', sessionTotalMinor: retail.totalMinor, holdPaymentIntentId: 'pi_ch_retail' }),
+  retailCaptured,
+  retailSettled,
   aPaymentCaptured({ sessionId: 'sess-member', chargeId: 'ch_member', capturedMinor: member.totalMinor, feeMinor: 52 }),
   aSettlement({ sessionId: 'sess-member', sessionTotalMinor: member.totalMinor }),
   aHoldReleased({ sessionId: 'sess-small', paymentIntentId: 'pi_small', amountMinor: 5000 }),
@@ -60,13 +62,28 @@ const DAY_EVENTS: LedgerEvent[] = [
   aPayoutFailed({ payoutId: 'po_1', amountMinor: 1000 }),
 ];
 
+const stackOptions = { accounting: { syncConfig: { baseDelayMs: 5, maxAttempts: 3 } } };
+
 describe('ledger and accounting sync on the local stack', () => {
+  /** The day's events, and nothing else: the tests that use it only read, so they hold in any order. */
   let stack: LocalStack;
+  const ownStacks: LocalStack[] = [];
+
+  /** A stack for one test that publishes more events, arms receiver failures or sends forged deliveries. */
+  async function ownStack(): Promise<LocalStack> {
+    const own = await startTestStack(stackOptions);
+    ownStacks.push(own);
+    return own;
+  }
 
   beforeAll(async () => {
-    stack = await startTestStack({ accounting: { syncConfig: { baseDelayMs: 5, maxAttempts: 3 } } });
+    stack = await startTestStack(stackOptions);
     // Every event twice, the second time in reverse: at-least-once, in any order.
     await publish(stack, [...DAY_EVENTS, ...[...DAY_EVENTS].reverse()]);
+  });
+
+  afterEach(async () => {
+    await Promise.all(ownStacks.splice(0).map((own) => own.close()));
   });
 
   afterAll(async () => {
@@ -155,6 +172,7 @@ describe('ledger and accounting sync on the local stack', () => {
     });
 
     it('refuses a delivery whose signature does not match the body', async () => {
+      const stack = await ownStack(); // a refused delivery counts as rejected on its receiver
       const body = JSON.stringify({ type: 'journal_entry.posted', entryId: 'forged' });
       const response = await fetch(stack.accounting.webhookUrl, {
         method: 'POST',
@@ -167,6 +185,7 @@ describe('ledger and accounting sync on the local stack', () => {
     });
 
     it('retries a failing receiver with backoff, and delivers once it answers', async () => {
+      const stack = await ownStack();
       stack.accounting.receiver.failNext(2);
       await publish(stack, [aSessionPriced({ sessionId: 'sess-retry', energyMinor: 700 }).event]);
       const sync = await stack.accounting.store.getSync('SessionPriced:sess-retry');
@@ -175,6 +194,7 @@ describe('ledger and accounting sync on the local stack', () => {
     });
 
     it('dead-letters an entry after the last attempt, and the replay command delivers it', async () => {
+      const stack = await ownStack();
       stack.accounting.receiver.failNext(3);
       await publish(stack, [aSessionPriced({ sessionId: 'sess-dead', energyMinor: 900 }).event]);
       const dead = await admin(stack, 'GET', '/accounting/dead-letters');
@@ -190,8 +210,13 @@ describe('ledger and accounting sync on the local stack', () => {
 
   describe('write-offs and closures', () => {
     it('writes off what a session still owes, once, and refuses a second closure of another kind', async () => {
+      const stack = await ownStack();
       const owing = aSessionPriced({ sessionId: 'sess-owing', energyMinor: 1000 });
       await publish(stack, [
+        // sess-retail: priced, captured and settled, so it is closed already.
+        retail.event,
+        retailCaptured,
+        retailSettled,
         owing.event,
         aPaymentCaptured({ sessionId: 'sess-owing', chargeId: 'ch_owing', capturedMinor: 600 }),
         aSettlement({ sessionId: 'sess-owing', sessionTotalMinor: owing.totalMinor, outcome: 'collection_failed', capturedMinor: 600, outstandingMinor: owing.totalMinor - 600 }),

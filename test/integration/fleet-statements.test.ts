@@ -1,7 +1,8 @@
 import type Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run as fleetCli } from '../../bin/commands/fleet.ts';
 import { formatScaled } from '../../functions/pricing/domain/decimal.ts';
+import { runningClock } from '../../functions/shared/clock.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
 
@@ -33,6 +34,10 @@ const SEPTEMBER: SessionSpec[] = [
 ];
 const LATE: SessionSpec = { chargePointId: 'CP-002', connectorId: 2, start: '2026-09-30T20:00:00', minutes: 50, wh: 14_400 };
 
+// "Now" for the stack: after September and October (so both can be issued) whatever the wall clock
+// says; it runs from there, so leases and due dates still move.
+const NOW = '2026-11-15T12:00:00Z';
+
 describe('fleet statements on the local stack', () => {
   let stack: LocalStack;
   let stripe: Stripe;
@@ -62,8 +67,12 @@ describe('fleet statements on the local stack', () => {
     await cp.call('StatusNotification', { connectorId, errorCode: 'NoError', status: 'Available', timestamp: end });
   }
 
-  beforeAll(async () => {
-    stack = await startTestStack({ stripe: { emulator: {} } });
+  // Every test gets its own stack: ACME is one account, and a statement claims every unbilled
+  // session of its period and earlier, so sessions or statements of one test would end up in another's.
+  beforeEach(async () => {
+    clients.clear();
+    published.length = 0;
+    stack = await startTestStack({ stripe: { emulator: {} }, clock: runningClock(NOW) });
     stack.bus.subscribe((event: any) => published.push(event));
     stripe = stack.stripeEmulator!.client;
     customerId = (await stripe.customers.create({ name: 'ACME Logistics GmbH', email: 'billing@acme.example' })).id;
@@ -80,23 +89,29 @@ describe('fleet statements on the local stack', () => {
     expect(account.status).toBe(200); // the demo account, now on this test's customer
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await Promise.all([...clients.values()].map((c) => c.close({ force: true }).catch(() => undefined)));
     await stack?.close();
   });
+
+  /** Charges the sessions one after the other and waits until they are priced and accrued; their session ids. */
+  async function chargeSessions(specs: SessionSpec[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const spec of specs) {
+      const started = await startSession(spec);
+      await finishSession(spec, started);
+      ids.push(sessionOf(started.transactionId));
+    }
+    await stack.bus.drain();
+    return ids;
+  }
 
   const issued = () => published.filter((e) => e['detail-type'] === 'FleetStatementIssued');
 
   it('bills a month once, puts the late session on the next statement, and never invoices twice', async () => {
     // Prepare: September's sessions, and the late one started but not yet reported as finished.
     const late = await startSession(LATE);
-    const septemberIds: string[] = [];
-    for (const spec of SEPTEMBER) {
-      const started = await startSession(spec);
-      await finishSession(spec, started);
-      septemberIds.push(sessionOf(started.transactionId));
-    }
-    await stack.bus.drain();
+    const septemberIds = await chargeSessions(SEPTEMBER);
 
     const preview = await admin(stack, 'GET', '/fleet-accounts/ACME/statements/2026-09');
     expect(preview.status).toBe(200);
@@ -162,6 +177,7 @@ describe('fleet statements on the local stack', () => {
   });
 
   it('accrues a re-delivered SessionPriced once', async () => {
+    await chargeSessions([SEPTEMBER[0]!]); // delivered once through the bus, accrued
     const priced = published.find((e) => e['detail-type'] === 'SessionPriced' && e.detail.data.billingProfile?.kind === 'fleet');
     expect(await stack.fleet.accrue(priced.detail.data)).toBe('duplicate');
   });
@@ -177,6 +193,8 @@ describe('fleet statements on the local stack', () => {
   });
 
   it('prints the statement with the CLI (table, CSV, JSON)', async () => {
+    await chargeSessions(SEPTEMBER);
+    expect((await admin(stack, 'POST', '/fleet-accounts/ACME/statements/2026-09/issue')).status).toBe(200);
     const output: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((text: string) => void output.push(text));
     try {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as idTags } from '../../bin/commands/id-tags.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { admin, connectChargePoint, startTestStack } from '../support/stack.ts';
@@ -19,6 +19,18 @@ describe('memberships admin API and voltledger id-tags', () => {
   afterAll(async () => {
     await stack?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ownStacks: LocalStack[] = [];
+  /** A stack of one test's own, with its own subscriptions, for a test that needs names another test creates. */
+  async function ownStack(): Promise<{ stack: LocalStack; stripe: InMemorySubscriptions }> {
+    const subscriptions = new InMemorySubscriptions();
+    const own = await startTestStack({ stripe: { subscriptions, webhookSecret: WEBHOOK_SECRET } });
+    ownStacks.push(own);
+    return { stack: own, stripe: subscriptions };
+  }
+  afterEach(async () => {
+    await Promise.all(ownStacks.splice(0).map((own) => own.close()));
   });
 
   describe('validation names the field and changes nothing', () => {
@@ -49,6 +61,9 @@ describe('memberships admin API and voltledger id-tags', () => {
   });
 
   it("a member of a tier with its own tariff gets that tariff on every idTag; a card can't be linked to two drivers", async () => {
+    // Its own stack: the tier `pro` is the one the test above creates (and expects to be new).
+    const { stack, stripe } = await ownStack();
+    expect((await admin(stack, 'PUT', '/membership-tiers/pro', { name: 'Pro', stripePriceIds: ['price_pro_m', 'price_pro_y'], tariffId: 'T-PRO' })).status).toBe(201);
     stripe.set({ id: 'sub_dora', customerId: 'cus_dora', priceIds: ['price_pro_y'] });
     const saved = await admin(stack, 'PUT', '/drivers/dora', { stripeCustomerId: 'cus_dora', idTags: ['DORA-1'] });
     expect(saved.status).toBe(201);

@@ -238,7 +238,43 @@ describe('authentication and brute force on the local stack', () => {
     });
   });
 
-  it('never logs a password or an Authorization header', () => {
+  it('never logs a password or an Authorization header', async () => {
+    // Refusals of every kind made here, so the logs hold them whichever tests ran before (or none):
+    // the right password, wrong ones up to the lockout and past it, malformed and misdirected
+    // credentials, admin writes without a valid token, Stripe deliveries with a bad signature.
+    await newChargePoint('CP-LOGS');
+    expect(await attempt('CP-LOGS', basic('CP-LOGS', DEMO.password))).toBe(101);
+    const wrong = ['wrong-password-123', '', 'x'.repeat(10_000), 'guess-number-1-xxxxxxxx', 'guess-number-2-xxxxxxxx', 'slow-guess-0-xxxxxxxx', 'attacker-chosen-password'];
+    for (const password of wrong) expect(await attempt('CP-LOGS', basic('CP-LOGS', password))).toBe(401);
+    expect(await Promise.all([0, 1, 2].map((i) => attempt('CP-LOGS', basic('CP-LOGS', `parallel-guess-${i}-xxxxxxxx`))))).toEqual([401, 401, 401]);
+    for (const password of ['more-guesses-0-xxxxxxxx', 'more-guesses-1-xxxxxxxx', DEMO.password]) expect(await attempt('CP-LOGS', basic('CP-LOGS', password))).toBe(401); // locked out
+    for (const [identity, authorization] of [
+      ['CP-001', undefined],
+      ['CP-001', `Bearer ${DEMO.password}`],
+      ['CP-001', 'Basic !!!not-base64!!!'],
+      ['CP-001', `Basic ${Buffer.from('CP-001').toString('base64')}`],
+      ['CP-001', basic('CP-LOGS', DEMO.password)],
+      ['CP-LOGS/../CP-001', basic('CP-001', DEMO.password)],
+      ['CP-LOGS-GHOST', basic('CP-LOGS-GHOST', DEMO.password)],
+    ] as Array<[string, string | undefined]>) {
+      expect([401, 400]).toContain(await attempt(identity, authorization));
+    }
+    for (const authorization of [undefined, `Bearer ${stack.adminToken}x`, `Basic ${Buffer.from(`admin:${stack.adminToken}`).toString('base64')}`, stack.adminToken]) {
+      for (const path of ['/charge-points/CP-EVIL', '/charge-points/CP-LOGS']) {
+        const response = await fetch(`${stack.adminUrl}${path}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
+          body: JSON.stringify({ password: 'attacker-chosen-password' }),
+        });
+        expect(response.status).toBe(401);
+      }
+    }
+    const event = subscriptionEvent('customer.subscription.updated', { id: 'sub_logs', customer: 'cus_logs' });
+    for (const options of [{ secret: 'whsec_someone_else' }, { signature: 'garbage' }]) {
+      expect((await postWebhook(stack.stripeWebhookUrl, event, { timestamp: Math.floor(clock.now().getTime() / 1000), ...options })).status).toBe(400);
+    }
+    await settled();
+
     const text = JSON.stringify(logs);
     expect(logs.length).toBeGreaterThan(20);
     for (const secret of [DEMO.password, 'wrong-password-123', 'guess-number-', 'parallel-guess-', 'slow-guess-', 'more-guesses-', 'attacker-chosen-password', stack.adminToken, WEBHOOK_SECRET]) {

@@ -170,6 +170,10 @@ describe('roaming CDRs on the local stack', () => {
     });
 
     it('corrects with a credit CDR, once, and never edits the original', async () => {
+      // A session of its own: crediting marks the original CDR and announces a credit for its session.
+      const sessionId = await roamingSession('2026-11-13', 1);
+      const cdr: any = stack.ocpiPartner!.accepted().find((c) => c.session_id === sessionId);
+      expect(cdr).toBeDefined();
       const credit = await admin(stack, 'POST', `/roaming/cdrs/CDR-${sessionId}/credit`, { remark: 'meter replaced: session recalculated' });
       expect(credit.status).toBe(200);
       expect(credit.body).toMatchObject({ cdrId: `CDR-${sessionId}-C`, credit: true, creditsCdrId: `CDR-${sessionId}`, status: 'accepted' });
@@ -205,7 +209,7 @@ describe('roaming CDRs on the local stack', () => {
     it('stops at a rejection (OCPI 2xxx): no acceptance, a person looks; a push after the fix is accepted', async () => {
       stack.ocpiPartner!.setMode('reject', 1);
       const rejected = await roamingSession('2026-11-12', 1);
-      let stored = await admin(stack, 'GET', `/roaming/cdrs/CDR-${rejected}`);
+      const stored = await admin(stack, 'GET', `/roaming/cdrs/CDR-${rejected}`);
       expect(stored.body).toMatchObject({ status: 'rejected', reason: expect.stringContaining('OCPI 2001') });
       expect(published.some((e) => e['detail-type'] === 'RoamingCdrAccepted' && e.detail.data.sessionId === rejected)).toBe(false);
       expect((await admin(stack, 'POST', `/roaming/cdrs/CDR-${rejected}/credit`, {})).status).toBe(409);

@@ -128,6 +128,8 @@ describe('Stripe emulator: events and webhooks', () => {
     });
 
     it('lists events newest first with a type filter and pagination', async () => {
+      // Events of its own, so there is more than a page (and some customer.created) whatever ran before.
+      for (let i = 1; i <= 3; i++) await stripe.customers.create({ email: `listed-${i}@example.com` });
       const page1 = await stripe.events.list({ limit: 2 });
       const page2 = await stripe.events.list({ limit: 2, starting_after: page1.data[1]!.id });
 
