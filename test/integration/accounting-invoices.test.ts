@@ -5,6 +5,7 @@ import { balances } from '../../functions/accounting/domain/journal.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
 import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient } from '../support/stack.ts';
+import { runningClock } from '../../functions/shared/clock.ts';
 
 // Money Stripe collects through invoices, on the local stack with the Stripe emulator: a membership
 // subscription's invoice paid off-session, and a fleet statement invoiced and charged automatically
@@ -39,7 +40,8 @@ describe('invoices paid through Stripe reach the ledger (local stack, Stripe emu
   }
 
   beforeAll(async () => {
-    stack = await startTestStack({ stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 20 } } } }, accounting: { syncConfig: { baseDelayMs: 5 } } });
+    // After September (its statement is issued below) whatever the wall clock says.
+    stack = await startTestStack({ clock: runningClock('2026-11-15T12:00:00Z'), stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 20 } } } }, accounting: { syncConfig: { baseDelayMs: 5 } } });
     stripe = stack.stripeEmulator!.client;
     control = stack.stripeEmulator!.emulator.control;
   });

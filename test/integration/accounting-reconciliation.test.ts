@@ -5,7 +5,7 @@ import { DisputeClosed, DisputeOpened, PaymentCaptured, PaymentRefunded, PayoutP
 import { buildAccountingDeps, type AccountingDeps } from '../../functions/accounting/deps.ts';
 import { parseLedgerEvent } from '../../functions/accounting/domain/posting-rules.ts';
 import { DIFFERENCE_CLASSES, formatReport, type ReconciliationReport } from '../../functions/accounting/domain/reconciliation.ts';
-import { systemClock } from '../../functions/shared/clock.ts';
+import { runningClock } from '../../functions/shared/clock.ts';
 import { silentLog } from '../../functions/shared/log.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator } from '../../lib/local/stripe/index.ts';
 import { startLocalTables, type LocalTables } from './dynamodb/local-tables.ts';
@@ -98,7 +98,10 @@ describe('reconciliation against the Stripe emulator', () => {
   let payoutId: string;
 
   beforeAll(async () => {
-    emulator = await startStripeEmulator({ host: '127.0.0.1', port: 0, webhookSecret: 'whsec_test_reconciliation' });
+    // Stripe and the ledger on one running clock, mid-day on a fixed date: the day reconciled is the
+    // day everything happened, even when the wall clock crosses midnight during the run.
+    const clock = runningClock('2026-11-23T10:00:00Z');
+    emulator = await startStripeEmulator({ host: '127.0.0.1', port: 0, webhookSecret: 'whsec_test_reconciliation', clock });
     stripe = stripeClientFor(emulator);
     local = await startLocalTables('recon');
     accounting = buildAccountingDeps({
@@ -107,7 +110,7 @@ describe('reconciliation against the Stripe emulator', () => {
       sessionsTable: local.tables.Sessions,
       events: { publish: async () => {} },
       stripe,
-      clock: systemClock,
+      clock,
       log: silentLog,
     });
     day = iso(emulator.control.now()).slice(0, 10);
