@@ -12,7 +12,7 @@ import type { Ledger } from '../accounting/ledger.ts';
 import type { Reconciler } from '../accounting/reconciler.ts';
 import type { RevenueAssurance } from '../accounting/revenue-assurance.ts';
 import type { AccountingSync } from '../accounting/sync.ts';
-import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
 import { paidByCard } from '../../events/billing.ts';
 
 /** What the ledger, reconciliation and accounting routes need. */

@@ -8,7 +8,7 @@ import type { OcppStores } from '../ocpp/deps.ts';
 import { idTagKey, transactionIdOf, type SessionRecord } from '../ocpp/domain/model.ts';
 import { hashPassword } from '../ocpp/domain/passwords.ts';
 import { parseBillingProfile, parseTariff } from '../pricing/domain/index.ts';
-import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
 import { membershipRoutes, type MembershipAdminDeps } from './membership-routes.ts';
 import { paymentRoutes } from './payment-routes.ts';
 import type { PaymentDeps } from '../payments/deps.ts';

@@ -1,7 +1,7 @@
 import { PeriodNotOverError, StatementBusyError, StatementIntegrityError, type FleetBilling } from '../fleet/fleet-billing.ts';
 import { FleetBillingError } from '../fleet/domain/statement.ts';
 import { ConfigurationError } from '../shared/errors.ts';
-import { json, type HttpEvent, type HttpResult } from './http.ts';
+import { json, type HttpEvent, type HttpResult } from '../shared/http.ts';
 
 type Route = { method: string; pattern: RegExp; handle: (match: string[], event: HttpEvent) => Promise<HttpResult> };
 

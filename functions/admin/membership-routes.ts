@@ -8,7 +8,7 @@ import type { DriverRecord, FleetAccountRecord, TierRecord } from '../entitlemen
 import type { MembershipStore } from '../entitlements/domain/ports.ts';
 import type { MembershipSync } from '../entitlements/membership-sync.ts';
 import { FleetPlanSchema, InvoiceCollectionSchema, TaxDetailsSchema } from '../fleet/domain/plan.ts';
-import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
 
 const isTimeZone = (tz: string) => {
   try {

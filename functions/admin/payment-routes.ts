@@ -6,7 +6,7 @@ import type { PaymentDeps } from '../payments/deps.ts';
 import { parsePaymentPolicy, type PolicyScope } from '../payments/domain/policy.ts';
 import { paymentView } from '../payments/refunds.ts';
 import { transactionIdOf } from '../ocpp/domain/model.ts';
-import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
 
 type Route = { method: string; pattern: RegExp; handle: (match: string[], event: HttpEvent) => Promise<HttpResult> };
 

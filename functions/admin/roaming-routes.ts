@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { OcpiTokenSchema, RoamingPartnerSchema, SiteLocationSchema } from '../roaming/domain/model.ts';
 import { CdrStateError, TokenConflictError, type Roaming } from '../roaming/roaming-service.ts';
 import { ValidationError } from '../shared/errors.ts';
-import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from './http.ts';
+import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
 
 /** The roaming service the admin API drives. */
 export type RoamingAdminDeps = Roaming;

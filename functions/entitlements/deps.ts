@@ -4,12 +4,16 @@ import { systemClock, type Clock } from '../shared/clock.ts';
 import { intFromEnv, requireEnv } from '../shared/env.ts';
 import { ConfigurationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
+import { stripeSecretsFromEnv } from '../shared/stripe.ts';
 import { DynamoMembershipStore } from './adapters/dynamo-memberships.ts';
 import { StripeSubscriptionSource, stripeFromEnv } from './adapters/stripe-subscriptions.ts';
 import { parseGrantingStatuses } from './domain/membership.ts';
 import { DEFAULT_MEMBERSHIP_POLICY, SUBSCRIPTION_STATUSES, type MembershipPolicy } from './domain/model.ts';
 import type { SubscriptionSource } from './domain/ports.ts';
 import { createMembershipSync } from './membership-sync.ts';
+
+/** Moved to functions/shared/stripe.ts (payments, fleet and accounting read them too); re-exported for existing importers. */
+export { stripeSecretsFromEnv, type StripeSecrets } from '../shared/stripe.ts';
 
 /**
  * The membership policy from MEMBER_GRANTING_STATUSES (default `trialing,active`) and
@@ -28,31 +32,6 @@ export function membershipPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): M
   const pastDueGraceHours = intFromEnv('PAST_DUE_GRACE_HOURS', 0, env);
   if (pastDueGraceHours < 0) throw new ConfigurationError('PAST_DUE_GRACE_HOURS must be 0 or more');
   return { grantingStatuses: statuses, pastDueGraceHours };
-}
-
-/** Stripe credentials: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET directly (local), or from Secrets Manager (AWS). */
-export interface StripeSecrets {
-  secretKey: string;
-  webhookSecret: string;
-}
-
-/**
- * Reads the Stripe secrets. With STRIPE_SECRETS_ARN (AWS) the secret is a JSON object
- * `{ "secretKey": "sk_...", "webhookSecret": "whsec_..." }` read through the AWS Parameters and
- * Secrets Lambda extension (a local HTTP endpoint, cached by the extension), so no Secrets Manager
- * SDK is bundled; otherwise STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are read from the environment.
- */
-export async function stripeSecretsFromEnv(env: NodeJS.ProcessEnv = process.env, fetchImpl: typeof fetch = fetch): Promise<StripeSecrets> {
-  const arn = env.STRIPE_SECRETS_ARN;
-  if (!arn) return { secretKey: requireEnv('STRIPE_SECRET_KEY', env), webhookSecret: requireEnv('STRIPE_WEBHOOK_SECRET', env) };
-  const port = env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? '2773';
-  const response = await fetchImpl(`http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(arn)}`, {
-    headers: { 'X-Aws-Parameters-Secrets-Token': requireEnv('AWS_SESSION_TOKEN', env) },
-  });
-  if (!response.ok) throw new ConfigurationError(`could not read ${arn} through the secrets extension: HTTP ${response.status}`);
-  const secret = JSON.parse(((await response.json()) as { SecretString?: string }).SecretString ?? '{}') as Partial<StripeSecrets>;
-  if (!secret.secretKey || !secret.webhookSecret) throw new ConfigurationError(`secret ${arn} must hold {"secretKey": "sk_...", "webhookSecret": "whsec_..."}`);
-  return { secretKey: secret.secretKey, webhookSecret: secret.webhookSecret };
 }
 
 /** The membership store and sync from explicit clients (local stack, tests, CLI). */
@@ -86,16 +65,4 @@ export async function membershipDepsFromEnv(log: Log, env: NodeJS.ProcessEnv = p
     log,
   });
   return { ...deps, secrets };
-}
-
-/** Memoizes an async factory; a failed attempt is forgotten so the next invocation tries again. */
-export function once<T>(build: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => {
-    value ??= build().catch((error) => {
-      value = undefined;
-      throw error;
-    });
-    return value;
-  };
 }

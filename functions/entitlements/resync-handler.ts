@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { log, logger } from '../shared/logger.ts';
-import { membershipDepsFromEnv, once } from './deps.ts';
+import { once } from '../shared/once.ts';
+import { membershipDepsFromEnv } from './deps.ts';
 
 const deps = once(() => membershipDepsFromEnv(log));
 

@@ -1,13 +1,13 @@
 import Stripe from 'stripe';
-import type { HttpEvent, HttpResult } from '../admin/http.ts';
-import { json } from '../admin/http.ts';
+import { json, type HttpEvent, type HttpResult } from '../shared/http.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';
+import { invoiceSubscriptionId, type StripeEventHandler } from '../shared/stripe.ts';
 import type { MembershipStore } from './domain/ports.ts';
 import type { MembershipSync } from './membership-sync.ts';
 
-/** Handles one verified Stripe event; throwing makes the endpoint answer 500 so Stripe retries. */
-export type StripeEventHandler = (event: Stripe.Event) => Promise<void>;
+/** Handles one verified Stripe event (declared in functions/shared/stripe.ts, which payments shares). */
+export type { StripeEventHandler };
 
 /** Stripe's own default; events signed longer ago than this are refused as replays. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -74,13 +74,6 @@ export function createStripeWebhook(deps: StripeWebhookDeps) {
 }
 
 const customerOf = (customer: string | { id: string } | null | undefined) => (typeof customer === 'string' ? customer : customer?.id);
-
-/** The subscription an invoice belongs to: `parent.subscription_details` since 2025-03-31, `subscription` before. */
-export function invoiceSubscriptionId(invoice: Stripe.Invoice): string | undefined {
-  const fromParent = invoice.parent?.subscription_details?.subscription;
-  const legacy = (invoice as unknown as { subscription?: string | { id: string } | null }).subscription;
-  return customerOf(fromParent ?? legacy ?? undefined);
-}
 
 /**
  * The membership handlers: every subscription lifecycle event and the invoice outcomes refresh the

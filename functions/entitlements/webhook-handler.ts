@@ -1,12 +1,13 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { HttpEvent, HttpResult } from '../admin/http.ts';
+import type { HttpEvent, HttpResult } from '../shared/http.ts';
 import { paymentDepsFromEnv } from '../payments/deps.ts';
 import { mergeHandlers } from '../payments/stripe-money-events.ts';
 import { paymentEventHandlers } from '../payments/webhook-handlers.ts';
 import { systemClock } from '../shared/clock.ts';
 import { log, logger } from '../shared/logger.ts';
-import { membershipDepsFromEnv, once } from './deps.ts';
+import { once } from '../shared/once.ts';
+import { membershipDepsFromEnv } from './deps.ts';
 import { createStripeWebhook, membershipEventHandlers } from './stripe-webhook.ts';
 
 // Built on the first invocation (the secrets extension only answers inside one) and kept warm.

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableNames } from '../../lib/tables.ts';
 import { DynamoMembershipStore } from '../entitlements/adapters/dynamo-memberships.ts';
 import { stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
-import { stripeSecretsFromEnv } from '../entitlements/deps.ts';
+import { stripeSecretsFromEnv } from '../shared/stripe.ts';
 import { createCentralSystem, type CentralSystem } from '../ocpp/central-system.ts';
 import { ocppDepsFromEnv, tableNamesFromEnv, type OcppStores } from '../ocpp/deps.ts';
 import type { EventPort } from '../ocpp/domain/ports.ts';
@@ -33,6 +33,8 @@ export function buildPaymentDeps(input: {
   const store = new DynamoPaymentStore(input.dynamo, input.tables.Payments);
   const gateway = new StripePaymentGateway(input.stripe, input.clock);
   const stopper = commandPathStopper(input.system);
+  // The memberships' store as payments' DriverReader (domain/ports.ts): this composition root is the
+  // one place payments names another context's adapters (the OCPP stores arrive as `stores`).
   const drivers = new DynamoMembershipStore(input.dynamo, input.tables.Entitlements);
   const payments = createPayments({
     store,

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { once } from '../entitlements/deps.ts';
+import { once } from '../shared/once.ts';
 import { log, logger } from '../shared/logger.ts';
 import { createPaymentsConsumer } from './consumer.ts';
 import { paymentDepsFromEnv } from './deps.ts';

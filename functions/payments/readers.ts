@@ -3,14 +3,11 @@ import type Stripe from 'stripe';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';
-import type { DynamoEntitlements } from '../ocpp/adapters/dynamo-entitlements.ts';
-import type { DynamoRegistry } from '../ocpp/adapters/dynamo-registry.ts';
-import type { DynamoTariffs } from '../ocpp/adapters/dynamo-tariffs.ts';
 import { parseTariff } from '../pricing/domain/index.ts';
 import type { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
 import { holdAmount } from './domain/amounts.ts';
 import type { ReaderAuthorization, ReaderRecord } from './domain/model.ts';
-import type { PaymentGateway, SessionStopper } from './domain/ports.ts';
+import type { ChargePointReader, EntitlementWriter, PaymentGateway, SessionStopper, TariffReader } from './domain/ports.ts';
 import type { Payments } from './payments.ts';
 
 export interface ReaderDeps {
@@ -18,9 +15,9 @@ export interface ReaderDeps {
   gateway: PaymentGateway;
   stopper: SessionStopper;
   payments: Pick<Payments, 'policyFor'>;
-  registry: Pick<DynamoRegistry, 'getChargePoint'>;
-  tariffs: Pick<DynamoTariffs, 'get' | 'currentVersion'>;
-  entitlements: Pick<DynamoEntitlements, 'put'>;
+  registry: Pick<ChargePointReader<unknown>, 'getChargePoint'>;
+  tariffs: TariffReader;
+  entitlements: EntitlementWriter;
   clock: Clock;
   log: Log;
 }

@@ -12,7 +12,7 @@ import {
   PayoutFailed,
   PayoutPaid,
 } from '../../events/payment-events.ts';
-import { invoiceSubscriptionId, type StripeEventHandler } from '../entitlements/stripe-webhook.ts';
+import { invoiceSubscriptionId, type StripeEventHandler } from '../shared/stripe.ts';
 import type { EventPort } from '../ocpp/domain/ports.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { once } from '../entitlements/deps.ts';
+import { once } from '../shared/once.ts';
 import { log, logger } from '../shared/logger.ts';
 import { paymentDepsFromEnv } from './deps.ts';
 

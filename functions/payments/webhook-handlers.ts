@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { StripeEventHandler } from '../entitlements/stripe-webhook.ts';
+import type { StripeEventHandler } from '../shared/stripe.ts';
 import type { EventPort } from '../ocpp/domain/ports.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';

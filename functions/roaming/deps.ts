@@ -11,7 +11,11 @@ import { HttpCdrPusher } from './adapters/http-cdr-pusher.ts';
 import type { CdrPusher } from './domain/ports.ts';
 import { createRoaming, type RoamingDeps } from './roaming-service.ts';
 
-/** Roaming over the Roaming, Entitlements, Sessions and Tariffs tables, pushing CDRs over HTTP. */
+/**
+ * Roaming over the Roaming, Entitlements, Sessions and Tariffs tables, pushing CDRs over HTTP. The
+ * OCPP context's stores serve roaming's ports (domain/ports.ts); this composition root is the one
+ * place roaming names them.
+ */
 export function buildRoaming(input: {
   dynamo: DynamoDBClient;
   tables: Pick<TableNames, 'Roaming' | 'Entitlements' | 'Sessions' | 'Tariffs'>;

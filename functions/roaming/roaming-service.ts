@@ -10,7 +10,7 @@ import { buildCdr, buildCreditCdr, cdrAmounts, type OcpiCdrDocument } from './do
 import { cdrSchemaErrors } from './domain/cdr-schema.ts';
 import { classify, DEFAULT_RETRY_DELAYS_MS } from './domain/delivery.ts';
 import type { CdrRecord, DeliveryAttempt, OcpiToken, RoamingPartner, RoamingPartnerInput, SiteLocation, SiteLocationInput } from './domain/model.ts';
-import type { CdrPusher, RoamingStore } from './domain/ports.ts';
+import type { CdrPusher, EntitlementCache, RoamingStore, SessionPriceReader, TariffReader } from './domain/ports.ts';
 import { entitlementForToken } from './domain/tokens.ts';
 import type { EntitlementRecord } from '../ocpp/domain/model.ts';
 
@@ -24,9 +24,9 @@ export class TokenConflictError extends VoltLedgerError {}
 export interface RoamingDeps {
   store: RoamingStore;
   /** The entitlement cache (IDTAG records) Authorize reads. */
-  entitlements: { get(idTag: string): Promise<EntitlementRecord | undefined>; put(record: EntitlementRecord): Promise<void> };
-  sessions: { getPrice(transactionId: number): Promise<{ priceJson: string } | undefined> };
-  tariffs: { get(tariffId: string, version?: number): Promise<{ tariffId: string; version: number; tariffJson: string } | undefined> };
+  entitlements: EntitlementCache<EntitlementRecord>;
+  sessions: SessionPriceReader;
+  tariffs: TariffReader;
   pusher: CdrPusher;
   events: EventPort;
   clock: Clock;

@@ -8,7 +8,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { eventPatternFor, SUBSCRIPTIONS } from '../../events/routing.ts';
 import { createAdminApi } from '../../functions/admin/api.ts';
-import type { HttpEvent } from '../../functions/admin/http.ts';
+import type { HttpEvent } from '../../functions/shared/http.ts';
 import { systemClock, type Clock } from '../../functions/shared/clock.ts';
 import type { Log } from '../../functions/shared/log.ts';
 import { createCentralSystem, type CentralSystem, type CentralSystemConfig } from '../../functions/ocpp/central-system.ts';

@@ -62,3 +62,66 @@ export interface SessionStopper {
   /** Starts a session for a reader payment (RemoteStartTransaction). */
   start(chargePointId: string, connectorId: number, idTag: string): Promise<{ sent: boolean; messageId?: string; error?: string }>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// What card payments read and write in other contexts, declared here as payments needs it (the
+// methods it calls, the fields it reads). The composition root (functions/payments/deps.ts) passes
+// the OCPP gateway's and the memberships' stores, which satisfy these structurally.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The OCPP sessions being paid for: a session and its meter samples. `Session` and `Sample` are the
+ * records as the OCPP context stores them (payments hands them to pricing unchanged), so they are
+ * parameters here rather than copies of that context's model.
+ */
+export interface SessionReader<Session, Sample> {
+  getSession(transactionId: number): Promise<Session | undefined>;
+  samples(transactionId: number): Promise<Sample[]>;
+}
+
+/** What payments reads of a charge point: its tariff (currency, hold estimate), site (policy) and maximum power. */
+export interface ChargePointFacts {
+  tariffId?: string;
+  siteId?: string;
+  maxPowerKw?: number;
+}
+
+/** The charge point registry: a charge point and a connector's status history (`Status`: the OCPP context's status record). */
+export interface ChargePointReader<Status> {
+  getChargePoint(chargePointId: string): Promise<ChargePointFacts | undefined>;
+  statusTimeline(chargePointId: string, connectorId?: number, since?: string): Promise<Status[]>;
+}
+
+/** Stored tariffs: a version's JSON exactly as accepted, and the version current now. */
+export interface TariffReader {
+  get(tariffId: string, version?: number): Promise<{ tariffJson: string } | undefined>;
+  currentVersion(tariffId: string): Promise<{ version: number } | undefined>;
+}
+
+/** What payments reads of an idTag's entitlement: the driver whose saved card pays for its sessions. */
+export interface EntitlementReader {
+  get(idTag: string): Promise<{ driverId?: string } | undefined>;
+}
+
+/** The entitlement a card approved at a reader grants its one-off idTag until the authorization's window closes. */
+export interface CardEntitlementGrant {
+  idTag: string;
+  status: 'Accepted';
+  expiryDate: string;
+  billing: { kind: 'retail'; channel: 'card' };
+  updatedAt: string;
+}
+
+export interface EntitlementWriter {
+  put(record: CardEntitlementGrant): Promise<void>;
+}
+
+/** What payments reads of a driver: the Stripe customer and saved card an off-session hold is placed on. */
+export interface DriverPaymentFacts {
+  stripeCustomerId?: string;
+  defaultPaymentMethodId?: string;
+}
+
+export interface DriverReader {
+  getDriver(driverId: string): Promise<DriverPaymentFacts | undefined>;
+}

@@ -40,3 +40,29 @@ export interface RoamingStore {
 export interface CdrPusher {
   push(url: string, token: string, cdrJson: string): Promise<PushAnswer>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// What roaming reads and writes in the OCPP gateway's tables, declared as roaming needs it. The
+// composition root (functions/roaming/deps.ts) passes the OCPP context's stores, which satisfy
+// these structurally.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The entitlement cache (the IDTAG records Authorize reads), where partners' tokens become idTags.
+ * `Entitlement` is the record as the OCPP context defines it (roaming writes it whole and answers
+ * with it), so it is a parameter here rather than a copy of that context's model.
+ */
+export interface EntitlementCache<Entitlement> {
+  get(idTag: string): Promise<Entitlement | undefined>;
+  put(record: Entitlement): Promise<void>;
+}
+
+/** A priced session's price as stored (the PricedSession JSON), for its CDR. */
+export interface SessionPriceReader {
+  getPrice(transactionId: number): Promise<{ priceJson: string } | undefined>;
+}
+
+/** Stored tariffs: a version (the current one without `version`), its JSON exactly as accepted. */
+export interface TariffReader {
+  get(tariffId: string, version?: number): Promise<{ tariffId: string; version: number; tariffJson: string } | undefined>;
+}

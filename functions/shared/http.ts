@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { ChargePointOfflineError, ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { ChargePointOfflineError, ConflictError, NotFoundError, ValidationError } from './errors.ts';
 
-/** The parts of an API Gateway HTTP API (payload v2) event the admin API reads. */
+/** The parts of an API Gateway HTTP API (payload v2) event the HTTP handlers (admin API, Stripe webhook) read. */
 export interface HttpEvent {
   rawPath: string;
   rawQueryString?: string;
