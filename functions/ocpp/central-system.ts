@@ -27,6 +27,7 @@ import type { Ocpp16CentralSystemAction, Ocpp16ChargePointMessages } from './dom
 import { parseBasicAuth, verifyPassword } from './domain/passwords.ts';
 import type { ConnectionPort, EntitlementPort, EventPort, RegistryPort, SessionPort, TariffPort } from './domain/ports.ts';
 import { isKnownAction, validateRequest, validateResponse } from './domain/validation.ts';
+import { transition, type CompletedBy, type LifecycleDecision } from './domain/session-lifecycle.ts';
 import { paidByCard } from '../../events/billing.ts';
 
 export interface CentralSystemConfig {
@@ -118,7 +119,8 @@ const OCPP_SUBPROTOCOL = 'ocpp1.6';
 
 /**
  * The OCPP 1.6J central system: decides `$connect`, answers every CALL a charge point sends, matches
- * answers to the calls it sent, and drives the session lifecycle (started -> stopped -> completed).
+ * answers to the calls it sent, and drives the session lifecycle (started -> stopped -> completed),
+ * each step decided by the state machine in domain/session-lifecycle.ts.
  * It stores before it answers and publishes before it answers, so a charge point that retries
  * after a failure can never lose data, and every write is idempotent so the retry changes nothing.
  */
@@ -169,10 +171,14 @@ export function createCentralSystem(deps: CentralSystemDeps) {
   }
 
   /**
-   * Completes a stopped session: publish first, then mark it, so a crash in between leaves the
-   * session awaiting completion and the retry publishes the same event id again (harmless).
+   * Completes a stopped session when the lifecycle says the decision moves it: publish first, then
+   * mark it (the machine's `publish-then-write`), so a crash in between leaves the session awaiting
+   * completion and the retry publishes the same event id again (harmless). False when the decision
+   * is no move, or the conditional write found the session no longer stopped.
    */
-  async function complete(session: SessionRecord, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean> {
+  async function complete(session: SessionRecord, decision: LifecycleDecision): Promise<boolean> {
+    if (decision.outcome !== 'moved' || decision.write !== 'complete') return false;
+    const { completedAt, completedBy } = decision.completion as { completedAt: string; completedBy: CompletedBy };
     await events.publish([(await eventBuilders()).completedEvent(session, completedAt, completedBy)]);
     return sessions.completeSession(session.transactionId, completedAt, completedBy);
   }
@@ -212,8 +218,8 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       });
       if (req.status === UNPLUGGED_STATUS && req.connectorId > 0) {
         for (const session of await sessions.awaitingCompletion(chargePointId, req.connectorId)) {
-          // A status older than the stop says nothing about this session's end.
-          if (timestamp >= session.stoppedAt!) await complete(session, timestamp, 'unplugged');
+          // The lifecycle ignores a status older than the stop: it says nothing about this session's end.
+          await complete(session, transition(session, { kind: 'ConnectorAvailable', source: 'status-notification', statusAt: timestamp }));
         }
       }
       return {};
@@ -231,7 +237,8 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       const knownTransactionId = await sessions.findStart(key);
       let session: SessionRecord | undefined;
       if (knownTransactionId !== undefined) session = await sessions.getSession(knownTransactionId);
-      if (!session) {
+      // absent -> started (create, then publish); any stored session: a retry, SessionStarted again.
+      if (transition(session, { kind: 'StartTransaction' }).outcome === 'moved' || !session) {
         // A charge point may have authorized locally while offline: re-check the idTag now.
         const [entitlement, chargePoint] = await Promise.all([entitlements.get(req.idTag), registry.getChargePoint(chargePointId)]);
         if (!chargePoint) throw new OcppCallError('SecurityError', 'unknown charge point');
@@ -306,10 +313,14 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       const idTagInfo = req.idTag ? await authorize(req.idTag, { ...concurrency, rejectConcurrent: false }) : undefined;
       const answer = idTagInfo ? { idTagInfo } : {};
       const session = await ownSession(chargePointId, req.transactionId);
-      if (!session) {
+      const decision = transition(session, { kind: 'StopTransaction' });
+      if (decision.outcome === 'refused' || !session) {
+        // absent: no session of this charge point has this transaction; answered, and kept for review.
         await sessions.recordUnknownStop(chargePointId, req, clock.now().toISOString());
         return answer;
       }
+      // started -> stopped, or a retry of a stored stop (whose answer was lost): samples and the
+      // idTag release are idempotent, and the stored stop is published again either way.
       if (req.transactionData?.length) {
         await sessions.addSamples(session.transactionId, toSamples(req.transactionData, 'StopTransaction'));
       }
@@ -320,24 +331,34 @@ export function createCentralSystem(deps: CentralSystemDeps) {
         flags.push('meter-stop-below-start');
         energyWh = 0;
       }
-      const { session: stopped } = await sessions.stopSession(session, {
-        stoppedAt,
-        stopRecordedAt: clock.now().toISOString(),
-        meterStopWh: req.meterStop,
-        energyWh,
-        ...(req.reason ? { stopReason: req.reason } : {}),
-        ...(req.idTag ? { stopIdTag: req.idTag } : {}),
-        flags,
-      });
+      let stopped = session;
+      let checkConnector = decision.checkConnector;
+      if (decision.outcome === 'moved') {
+        const written = await sessions.stopSession(session, {
+          stoppedAt,
+          stopRecordedAt: clock.now().toISOString(),
+          meterStopWh: req.meterStop,
+          energyWh,
+          ...(req.reason ? { stopReason: req.reason } : {}),
+          ...(req.idTag ? { stopIdTag: req.idTag } : {}),
+          flags,
+        });
+        stopped = written.session;
+        if (!written.changed) {
+          // A concurrent retry stored its stop first: this one is a replay of that.
+          const replayed = transition(stopped, { kind: 'StopTransaction' });
+          checkConnector = replayed.outcome !== 'refused' && replayed.checkConnector;
+        }
+      }
       if (concurrency.rejectConcurrent) {
         await entitlements.releaseActiveSession(stopped.idTag, stopped.transactionId, clock.now().toISOString());
       }
       await events.publish([(await eventBuilders()).stoppedEvent(stopped)]);
-      if (stopped.state === 'stopped') {
+      if (checkConnector) {
         // The car may have been unplugged before this (queued) StopTransaction arrived.
         const connector = await registry.getConnectorStatus(chargePointId, stopped.connectorId);
-        if (connector && connector.status === UNPLUGGED_STATUS && connector.timestamp >= stopped.startedAt) {
-          await complete(stopped, connector.timestamp > stoppedAt ? connector.timestamp : stoppedAt, 'unplugged');
+        if (connector && connector.status === UNPLUGGED_STATUS) {
+          await complete(stopped, transition(stopped, { kind: 'ConnectorAvailable', source: 'stop-transaction', statusAt: connector.timestamp }));
         }
       }
       return answer;
@@ -552,12 +573,13 @@ export function createCentralSystem(deps: CentralSystemDeps) {
      * of the stop being recorded. Billing ends at the charge point's stop time + the limit.
      */
     async completeIdleSessions(): Promise<number> {
-      const limitMs = config.idleCompletionLimitSeconds * 1000;
-      const cutoff = new Date(clock.now().getTime() - limitMs).toISOString();
+      const now = clock.now();
+      const idleLimitSeconds = config.idleCompletionLimitSeconds;
+      const cutoff = new Date(now.getTime() - idleLimitSeconds * 1000).toISOString();
       let completed = 0;
       for (const session of await sessions.awaitingCompletionBefore(cutoff)) {
-        const completedAt = new Date(Date.parse(session.stoppedAt!) + limitMs).toISOString();
-        if (await complete(session, completedAt, 'idle-limit')) completed += 1;
+        // The lifecycle re-checks the cutoff and sets completedAt = the stop + the limit.
+        if (await complete(session, transition(session, { kind: 'IdleLimitReached', now: now.toISOString(), idleLimitSeconds }))) completed += 1;
       }
       return completed;
     },

@@ -10,6 +10,7 @@ import {
 import { batchPut, isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
 import { idTagKey, type MeterSample, type SessionRecord } from '../domain/model.ts';
 import type { SessionPort, StartKey } from '../domain/ports.ts';
+import { awaitsCompletion, priorStatesFor, type LifecycleWrite } from '../domain/session-lifecycle.ts';
 
 const SESSION_SK = 'SESSION';
 
@@ -32,6 +33,35 @@ const SESSION_FIELDS = [
   'stoppedAt', 'stopRecordedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'flags', 'createdAt',
   'pricedAt', 'totalMinor', 'currency', 'pricingError',
 ] as const;
+
+/**
+ * The condition a lifecycle write is made under, derived from the state machine's allowed prior
+ * states (functions/ocpp/domain/session-lifecycle.ts), so the store refuses exactly the writes the
+ * machine refuses: `absent` is `attribute_not_exists(pk)`, a stored state is `#state = :<state>`.
+ * Names and values are returned only when used (DynamoDB rejects unused ones).
+ */
+export function lifecycleCondition(write: LifecycleWrite): {
+  ConditionExpression: string;
+  names: Record<string, string>;
+  values: Record<string, string>;
+} {
+  const terms: string[] = [];
+  const values: Record<string, string> = {};
+  for (const state of priorStatesFor(write)) {
+    if (state === 'absent') {
+      terms.push('attribute_not_exists(pk)');
+    } else {
+      terms.push(`#state = :${state}`);
+      values[`:${state}`] = state;
+    }
+  }
+  if (terms.length === 0) throw new Error(`session lifecycle allows no prior state for ${write}`);
+  const names: Record<string, string> = Object.keys(values).length > 0 ? { '#state': 'state' } : {};
+  return { ConditionExpression: terms.join(' OR '), names, values };
+}
+const CREATE = lifecycleCondition('create');
+const STOP = lifecycleCondition('stop');
+const COMPLETE = lifecycleCondition('complete');
 
 function toSession(item: Record<string, any>): SessionRecord {
   const session: Record<string, unknown> = {};
@@ -101,7 +131,8 @@ export class DynamoSessionStore implements SessionPort {
             gsi1pk: `CP#${session.chargePointId}`,
             gsi1sk: `${session.startedAt}#${String(session.transactionId).padStart(12, '0')}`,
           }),
-          ConditionExpression: 'attribute_not_exists(pk)',
+          ConditionExpression: CREATE.ConditionExpression,
+          ...(Object.keys(CREATE.names).length > 0 ? { ExpressionAttributeNames: CREATE.names, ExpressionAttributeValues: marshall(CREATE.values) } : {}),
         }),
       );
       return session;
@@ -154,11 +185,11 @@ export class DynamoSessionStore implements SessionPort {
             'SET #state = :stopped, stoppedAt = :stoppedAt, stopRecordedAt = :recordedAt, meterStopWh = :meterStopWh, energyWh = :energyWh, flags = list_append(flags, :flags), gsi2pk = :gsi2pk, gsi2sk = :gsi2sk' +
             (stop.stopReason ? ', stopReason = :stopReason' : '') +
             (stop.stopIdTag ? ', stopIdTag = :stopIdTag' : ''),
-          ConditionExpression: '#state = :started',
+          ConditionExpression: STOP.ConditionExpression,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: marshall({
+            ...STOP.values,
             ':stopped': 'stopped',
-            ':started': 'started',
             ':stoppedAt': stop.stoppedAt,
             ':meterStopWh': stop.meterStopWh,
             ':energyWh': stop.energyWh,
@@ -186,7 +217,7 @@ export class DynamoSessionStore implements SessionPort {
       KeyConditionExpression: 'gsi2pk = :pk',
       ExpressionAttributeValues: marshall({ ':pk': awaitKey(chargePointId, connectorId) }),
     });
-    return items.map(toSession).filter((s) => s.state === 'stopped');
+    return items.map(toSession).filter((s) => awaitsCompletion(s.state));
   }
 
   async awaitingCompletionBefore(recordedBefore: string): Promise<SessionRecord[]> {
@@ -206,7 +237,7 @@ export class DynamoSessionStore implements SessionPort {
       for (const item of page.Items ?? []) found.push(toSession(unmarshall(item)));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return found.filter((s) => s.state === 'stopped');
+    return found.filter((s) => awaitsCompletion(s.state));
   }
 
   async completeSession(transactionId: number, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean> {
@@ -217,11 +248,11 @@ export class DynamoSessionStore implements SessionPort {
           Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
           // byCompletionDay (gsi3): the revenue-assurance report finds completed sessions by UTC day.
           UpdateExpression: 'SET #state = :completed, completedAt = :completedAt, completedBy = :completedBy, gsi3pk = :gsi3pk, gsi3sk = :gsi3sk REMOVE gsi2pk, gsi2sk',
-          ConditionExpression: '#state = :stopped',
+          ConditionExpression: COMPLETE.ConditionExpression,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: marshall({
+            ...COMPLETE.values,
             ':completed': 'completed',
-            ':stopped': 'stopped',
             ':completedAt': completedAt,
             ':completedBy': completedBy,
             ':gsi3pk': completionDayKey(completedAt),
