@@ -159,6 +159,14 @@ const LOCAL_REGION = 'us-east-1';
 const LOCAL_REQUEST_HANDLER = { httpAgent: { keepAlive: true, maxSockets: 512 } };
 
 /**
+ * A new admin token: 18 random bytes, base64url, behind a prefix. Bare, one token in 64 starts with
+ * '-', and `voltledger ... --admin-token <token>` then reads it as an option.
+ */
+export function newAdminToken(): string {
+  return `vladm_${randomBytes(18).toString('base64url')}`;
+}
+
+/**
  * Runs VoltLedger on this machine: dynalite for DynamoDB, a local EventBridge bus routing with the
  * rules in events/routing.ts, and a WebSocket gateway producing API Gateway's events for the same
  * handler code the Lambda functions run. One port serves OCPP (`/ocpp/{chargePointId}`), the admin
@@ -169,7 +177,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const log = options.log;
   const clock = options.clock ?? systemClock;
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const adminToken = options.adminToken ?? randomBytes(18).toString('base64url');
+  const adminToken = options.adminToken ?? newAdminToken();
 
   const dynamoServer = await startLocalDynamo({ dataDir: options.dataDir, host, process: options.dynamoProcess ?? false });
   const tables = localTableNames();
