@@ -3,9 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator } from '../../lib/local/stripe/index.ts';
+import { rejection } from '../support/stripe.ts';
 
 const SECRET = 'whsec_test_terminal';
 const DAY = 86_400;
@@ -48,16 +49,6 @@ afterAll(async () => {
   await new Promise((resolve) => receiver?.server.close(resolve));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Stripe.errors.StripeError) return error;
-    throw error;
-  }
-  throw new Error('expected the Stripe call to fail');
-}
 
 function aLocation(client = stripe): Promise<Stripe.Terminal.Location> {
   return client.terminal.locations.create({ display_name: 'Depot Nord', address: { line1: 'Ladestraße 1', city: 'Berlin', postal_code: '10115', country: 'DE' } });

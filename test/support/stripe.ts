@@ -1,3 +1,4 @@
+import Stripe from 'stripe';
 import { stripeEvent } from '../../lib/local/stripe-webhook-client.ts';
 
 // The Stripe side of the membership webhooks lives beside the local stack (the benchmarks use it
@@ -23,3 +24,14 @@ export const invoiceEvent = (type: string, invoice: { id?: string; customer: str
     },
     id,
   );
+
+/** The StripeError a call is refused with (a call that succeeds fails the test). */
+export async function rejection(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeError) return error;
+    throw error;
+  }
+  throw new Error('expected the Stripe call to fail');
+}

@@ -1,10 +1,11 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripePaymentGateway } from '../../../functions/payments/adapters/stripe-gateway.ts';
 import { toPaymentCaptured } from '../../../functions/payments/stripe-money-events.ts';
 import { systemClock } from '../../../functions/shared/clock.ts';
 import { minimumChargeMinor, stripeAmount } from '../../../functions/shared/money.ts';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator } from '../../../lib/local/stripe/index.ts';
+import { rejection } from '../../support/stripe.ts';
 
 /**
  * The emulator treats currencies as docs.stripe.com/currencies documents them (zero-decimal and
@@ -22,16 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Stripe.errors.StripeError) return error;
-    throw error;
-  }
-  throw new Error('expected the Stripe call to fail');
-}
 
 const hold = (amount: number, currency: string) =>
   stripe.paymentIntents.create({

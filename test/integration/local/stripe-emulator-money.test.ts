@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator } from '../../../lib/local/stripe/index.ts';
+import { rejection } from '../../support/stripe.ts';
 
 const DAY = 86_400;
 let emulator: StripeEmulator;
@@ -25,16 +26,6 @@ async function aCapturedCharge(amount = 10_000, currency = 'eur'): Promise<{ int
   const intent = await stripe.paymentIntents.capture(hold.id);
   const charge = await stripe.charges.retrieve(intent.latest_charge as string);
   return { intent, charge };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Stripe.errors.StripeError) return error;
-    throw error;
-  }
-  throw new Error('expected the Stripe call to fail');
 }
 
 describe('Stripe emulator: money movements', () => {

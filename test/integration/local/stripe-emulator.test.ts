@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeEmulator, stripeClientFor, type StripeEmulator } from '../../../lib/local/stripe/index.ts';
+import { rejection } from '../../support/stripe.ts';
 
 const DAY = 86_400;
 let emulator: StripeEmulator;
@@ -28,16 +29,6 @@ function aHold(overrides: Partial<Stripe.PaymentIntentCreateParams> = {}) {
     payment_method_options: { card: { request_incremental_authorization: 'if_available' } },
     ...overrides,
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof Stripe.errors.StripeError) return error;
-    throw error;
-  }
-  throw new Error('expected the Stripe call to fail');
 }
 
 async function chargeOf(intent: Stripe.PaymentIntent): Promise<Stripe.Charge> {
