@@ -7,7 +7,7 @@ import { RECONCILIATION_METRICS } from '../shared/metric-names.ts';
 import { createMetrics, flushMetrics, MetricUnit } from '../shared/metrics.ts';
 import { accountingDepsFromEnv } from './handlers.ts';
 import { unexplainedDifferences } from './domain/reconciliation.ts';
-import { stripeSecretsFromEnv } from '../entitlements/deps.ts';
+import { stripeSecretsFromEnv } from '../shared/stripe.ts';
 import { stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
 
 const deps = accountingDepsFromEnv({ stripe: async () => stripeFromEnv(process.env, (await stripeSecretsFromEnv()).secretKey) });

@@ -12,8 +12,6 @@ import { DEFAULT_MEMBERSHIP_POLICY, SUBSCRIPTION_STATUSES, type MembershipPolicy
 import type { SubscriptionSource } from './domain/ports.ts';
 import { createMembershipSync } from './membership-sync.ts';
 
-/** Moved to functions/shared/stripe.ts (payments, fleet and accounting read them too); re-exported for existing importers. */
-export { stripeSecretsFromEnv, type StripeSecrets } from '../shared/stripe.ts';
 
 /**
  * The membership policy from MEMBER_GRANTING_STATUSES (default `trialing,active`) and

@@ -6,9 +6,6 @@ import { invoiceSubscriptionId, type StripeEventHandler } from '../shared/stripe
 import type { MembershipStore } from './domain/ports.ts';
 import type { MembershipSync } from './membership-sync.ts';
 
-/** Handles one verified Stripe event (declared in functions/shared/stripe.ts, which payments shares). */
-export type { StripeEventHandler };
-
 /** Stripe's own default; events signed longer ago than this are refused as replays. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 

@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoMembershipStore } from '../entitlements/adapters/dynamo-memberships.ts';
 import { stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
-import { stripeSecretsFromEnv } from '../entitlements/deps.ts';
+import { stripeSecretsFromEnv } from '../shared/stripe.ts';
 import { systemClock } from '../shared/clock.ts';
 import { requireEnv } from '../shared/env.ts';
 import { EventBridgePublisher } from '../shared/event-publisher.ts';

@@ -1,7 +1,8 @@
 import type Stripe from 'stripe';
 import { describe, expect, it, vi } from 'vitest';
 import { STRIPE_MONEY_EVENTS } from '../../events/payment-events.ts';
-import { membershipEventHandlers, type StripeEventHandler } from '../../functions/entitlements/stripe-webhook.ts';
+import { membershipEventHandlers } from '../../functions/entitlements/stripe-webhook.ts';
+import type { StripeEventHandler } from '../../functions/shared/stripe.ts';
 import {
   balanceFacts,
   mergeHandlers,
