@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RPCClient } from 'ocpp-rpc';
+import { strictClientOptions } from './strict-charge-point.ts';
 import { planSession, type PlannedSample, type SessionPlan } from './charging.ts';
 import type { Random } from './random.ts';
 import type { SimulationStats } from './stats.ts';
-
-type RpcClientOptions = ConstructorParameters<typeof RPCClient>[0];
 
 /** Maps simulated time onto real time: `speed` simulated seconds pass per real second. */
 export class SimulatedTimeline {
@@ -135,20 +134,9 @@ export class SimulatedChargePoint {
     this.stats = options.stats;
     this.connectors = options.connectors ?? 2;
     this.attempts = options.transactionMessageAttempts ?? 3;
-    const clientOptions: Partial<RpcClientOptions> = {
-      endpoint: options.url.replace(/\/+$/, ''),
-      identity: options.chargePointId,
-      password: options.password,
-      protocols: ['ocpp1.6'],
-      strictMode: true,
-      // A charge point that lost its connection would queue and reconnect; the simulator reports
-      // the loss instead, so a flaky server shows up in the figures rather than being papered over.
-      reconnect: false,
-      callTimeoutMs: options.callTimeoutMs ?? 30_000,
-      // OCPP-J: one outstanding CALL per charge point at a time.
-      callConcurrency: 1,
-    };
-    this.client = new RPCClient(clientOptions as RpcClientOptions);
+    // A charge point that lost its connection would queue and reconnect; the simulator reports
+    // the loss instead, so a flaky server shows up in the figures rather than being papered over.
+    this.client = new RPCClient(strictClientOptions({ url: options.url, identity: options.chargePointId, password: options.password, callTimeoutMs: options.callTimeoutMs ?? 30_000 }));
     this.client.on('close', () => {
       // A refused connect also ends in 'close'; connect() has counted that one already.
       if (this.opened && !this.closing) {

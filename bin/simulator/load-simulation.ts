@@ -2,10 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RPCClient } from 'ocpp-rpc';
+import { strictClientOptions } from './strict-charge-point.ts';
 import { seededRandom, type Random } from './random.ts';
 import { mapWithConcurrency, summarizeLatencies, type LatencySummary } from './stats.ts';
-
-type RpcClientOptions = ConstructorParameters<typeof RPCClient>[0];
 
 /**
  * Load mode of `voltledger simulate` (and `voltledger bench load`): many OCPP 1.6J charge points
@@ -269,18 +268,8 @@ class LoadChargePoint {
     private readonly random: Random,
   ) {
     this.id = cp.chargePointId;
-    const clientOptions: Partial<RpcClientOptions> = {
-      endpoint: options.url.replace(/\/+$/, ''),
-      identity: cp.chargePointId,
-      password: options.password,
-      protocols: ['ocpp1.6'],
-      strictMode: true,
-      // Reconnecting is this class's job, so the storm can drop and restore connections at one moment.
-      reconnect: false,
-      callTimeoutMs: options.callTimeoutMs ?? 30_000,
-      callConcurrency: 1,
-    };
-    this.client = new RPCClient(clientOptions as RpcClientOptions);
+    // Reconnecting is this class's job, so the storm can drop and restore connections at one moment.
+    this.client = new RPCClient(strictClientOptions({ url: options.url, identity: cp.chargePointId, password: options.password, callTimeoutMs: options.callTimeoutMs ?? 30_000 }));
     this.client.on('close', () => {
       const wasOnline = this.online;
       this.online = false;
