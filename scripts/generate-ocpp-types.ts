@@ -1,6 +1,6 @@
 /**
- * Generates the OCPP 1.6 message types and the validator's schemas from the Open Charge Alliance's
- * JSON schemas in functions/ocpp/schema/ocpp1.6/ (see the README there for where they come from):
+ * Generates the OCPP 1.6 message types and the validator's schemas from the OCPP 1.6 JSON schemas
+ * in functions/ocpp/schema/ocpp1.6/ (see the README there for where they come from):
  *
  *   functions/ocpp/domain/ocpp16-messages.generated.ts  one request and one response type per
  *                                                       action, and maps from action to both

@@ -6,8 +6,8 @@ import { OCPP16_SCHEMAS } from './ocpp16-schemas.generated.ts';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv, formats: string[]) => Ajv;
 
 /**
- * Validation against the official OCPP 1.6 JSON schemas (functions/ocpp/schema/ocpp1.6/, as the
- * Open Charge Alliance publishes them; the generator normalises them for ajv into
+ * Validation against the OCPP 1.6 JSON schemas kept in functions/ocpp/schema/ocpp1.6/ (where they
+ * come from: the README there; the generator normalises them for ajv into
  * ocpp16-schemas.generated.ts). Each action's schema compiles on its first use, to keep cold starts
  * short. `validateSchema: false`: checking the schemas against the JSON Schema meta-schema first
  * costs a cold start about 100 ms (compiling the meta-schema itself), and these schemas never
