@@ -16,7 +16,7 @@ module.exports = {
       severity: 'error',
       comment:
         "functions/<context>/domain/ is pure: it imports only its own context's domain/ (and that context's " +
-        'JSON schemas), events/, the pure modules of functions/shared/ (errors, clock, log, metric-names, money: ' +
+        'JSON schemas), events/, the pure modules of functions/shared/ (errors, clock, log, metric-names, money, decimal, time-zone: ' +
         'no SDK, no environment), node builtins, and the pure npm libraries zod, ajv and ajv-formats. ' +
         "No adapters, no handlers, no other context's domain.",
       from: { path: '^functions/([^/]+)/domain/' },
@@ -26,7 +26,7 @@ module.exports = {
           '^functions/$1/domain/',
           '^functions/$1/schema/[^/]+[.]json$',
           '^events/',
-          '^functions/shared/(errors|clock|log|metric-names|money)[.]ts$',
+          '^functions/shared/(errors|clock|log|metric-names|money|decimal|time-zone)[.]ts$',
           '^node_modules/(zod|ajv|ajv-formats)/',
         ],
       },

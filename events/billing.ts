@@ -1,7 +1,9 @@
+import { z } from 'zod';
+
 /**
  * Who pays for a session, as every context reads it from the events (`billingProfile` in
- * SessionStarted, SessionStopped, SessionPriced, ...). The profile's fields are validated by
- * pricing's `BillingProfileSchema`; this module holds the rules every context must answer alike.
+ * SessionStarted, SessionStopped, SessionPriced, ...). The profile's shape is `BillingProfileSchema`
+ * below; this module holds the rules every context must answer alike.
  *
  * **A session without a billing profile is a retail session.** An id tag stored without `billing`
  * (or a session from before profiles existed) is priced at the public tariff, paid by the driver's
@@ -30,3 +32,29 @@ export function billingKindOf(profile: unknown): string {
 export function paidByCard(profile: unknown): boolean {
   return CARD_PAID.has(billingKindOf(profile));
 }
+
+const id = (what: string) => z.string().min(1, `${what} must not be empty`).max(64, `${what} is at most 64 characters`);
+
+/**
+ * Who pays for a session and how, snapshotted when the session starts (a lapsed membership or a
+ * moved fleet card does not reprice a session already under way).
+ */
+export const BillingProfileSchema = z.discriminatedUnion(
+  'kind',
+  [
+    /** Card or app payment at the public tariff. */
+    z.strictObject({ kind: z.literal('retail'), channel: z.enum(['card', 'app']).optional() }),
+    /** A subscriber: the tier's tariff or discount from the tariff's `voltledger.member_tiers`. */
+    z.strictObject({ kind: z.literal('member'), tier: id('tier'), membershipId: id('membershipId').optional() }),
+    /** A fleet vehicle billed to its account monthly; `voltledger.fleet_accounts` may price it differently. */
+    z.strictObject({ kind: z.literal('fleet'), accountId: id('accountId') }),
+    /** A roaming driver whose eMSP bills them: priced with the OCPI tariff exactly as exported to partners. */
+    z.strictObject({ kind: z.literal('roaming'), partnerId: id('partnerId') }),
+    /** Nothing to pay (staff, promotion, warranty); `reason` is shown on the line. */
+    z.strictObject({ kind: z.literal('free'), reason: z.string().max(255).optional() }),
+  ],
+  { error: 'kind must be one of retail, member, fleet, roaming, free' },
+);
+
+/** See {@link BillingProfileSchema}. */
+export type BillingProfile = z.infer<typeof BillingProfileSchema>;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatementView } from '../../functions/fleet/fleet-billing.ts';
 import type { FleetStatement } from '../../functions/fleet/domain/statement.ts';
-import { formatScaled } from '../../functions/pricing/domain/decimal.ts';
+import { formatScaled } from '../../functions/shared/decimal.ts';
 import { ADMIN_OPTIONS, adminClient } from './admin-client.ts';
 
 const USAGE = `voltledger fleet statement --account ID --period YYYY-MM [--format table|csv|json] [--issue]

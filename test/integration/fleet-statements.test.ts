@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run as fleetCli } from '../../bin/commands/fleet.ts';
-import { formatScaled } from '../../functions/pricing/domain/decimal.ts';
+import { formatScaled } from '../../functions/shared/decimal.ts';
 import { runningClock } from '../../functions/shared/clock.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';

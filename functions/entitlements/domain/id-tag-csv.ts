@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BillingProfileSchema, type BillingProfile } from '../../pricing/domain/billing-profile.ts';
+import { BillingProfileSchema, type BillingProfile } from '../../../events/billing.ts';
 
 /** One idTag as imported from a CSV of RFID cards. */
 export interface IdTagImportRow {

@@ -1,5 +1,5 @@
 import type { EntitlementRecord } from '../../ocpp/domain/model.ts';
-import type { BillingProfile } from '../../pricing/domain/billing-profile.ts';
+import type { BillingProfile } from '../../../events/billing.ts';
 import type { DriverRecord, MembershipPolicy, MembershipState, SubscriptionSnapshot, TierRecord } from './model.ts';
 
 const HOUR_MS = 3_600_000;

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../shared/errors.ts';
-import { instantsAtWallTime, wallTime } from '../../pricing/domain/time-zone.ts';
+import { instantsAtWallTime, wallTime } from '../../shared/time-zone.ts';
 
 /** A billing period: a calendar month, `YYYY-MM`. */
 export type Period = string;

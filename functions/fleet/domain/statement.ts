@@ -1,6 +1,6 @@
 import { ValidationError, VoltLedgerError } from '../../shared/errors.ts';
 import { isoMinorDigits, parseMinor } from '../../shared/money.ts';
-import { divRoundHalfUp, formatScaled, formatScaledTrimmed, parseScaled } from '../../pricing/domain/decimal.ts';
+import { divRoundHalfUp, formatScaled, formatScaledTrimmed, parseScaled } from '../../shared/decimal.ts';
 import { localDateOf, type Period } from './period.ts';
 import type { FleetBillingSettings, FleetPlan, TaxDetails } from './plan.ts';
 

@@ -1,5 +1,5 @@
 import { isoMinorDigits, minimumChargeMinor, toStripeStep } from '../../shared/money.ts';
-import { scaleNumber } from '../../pricing/domain/decimal.ts';
+import { scaleNumber } from '../../shared/decimal.ts';
 import type { Tariff } from '../../pricing/domain/tariff.ts';
 import type { HoldAmountPolicy, PaymentPolicy } from './policy.ts';
 

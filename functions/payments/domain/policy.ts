@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../shared/errors.ts';
-import { validationErrorFrom } from '../../pricing/domain/tariff.ts';
+import { validationErrorFrom } from '../../shared/errors.ts';
 
 const minor = (what: string) => z.number().int(`${what} must be a whole number of minor units`).min(0, `${what} must be >= 0`);
 const percent = (what: string, max = 100) => z.number().int(`${what} must be a whole percent`).min(1, `${what} must be >= 1`).max(max, `${what} must be <= ${max}`);

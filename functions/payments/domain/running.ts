@@ -1,5 +1,5 @@
 import type { MeterSample } from '../../ocpp/domain/model.ts';
-import { parseScaled } from '../../pricing/domain/decimal.ts';
+import { parseScaled } from '../../shared/decimal.ts';
 
 const REGISTER = 'Energy.Active.Import.Register';
 

@@ -1,5 +1,5 @@
 import type { PricingPlan } from './pricing-plan.ts';
-import { dayOfWall, instantsAtWallTime, MS_PER_DAY, MS_PER_MINUTE, transitionsBetween, wallTime } from './time-zone.ts';
+import { dayOfWall, instantsAtWallTime, MS_PER_DAY, MS_PER_MINUTE, transitionsBetween, wallTime } from '../../shared/time-zone.ts';
 
 const perDay = new WeakMap<PricingPlan, Map<string, number[]>>();
 

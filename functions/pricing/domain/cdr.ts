@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { ValidationError } from '../../shared/errors.ts';
-import { divRoundHalfUp, scaleNumber } from './decimal.ts';
+import { divRoundHalfUp, scaleNumber } from '../../shared/decimal.ts';
 import type { PricingPeriod, Ratio } from './engine.ts';
-import { dateTime, validationErrorFrom } from './tariff.ts';
-import { instantOf } from './time-zone.ts';
+import { validationErrorFrom } from '../../shared/errors.ts';
+import { dateTime } from './tariff.ts';
+import { instantOf } from '../../shared/time-zone.ts';
 
 /** OCPI 2.2.1 CdrDimensionType. */
 export const CDR_DIMENSIONS = [

@@ -1,7 +1,7 @@
-import { divRoundHalfUp, formatScaled, formatScaledTrimmed } from './decimal.ts';
+import { divRoundHalfUp, formatScaled, formatScaledTrimmed } from '../../shared/decimal.ts';
 import { type CompiledComponent, type CompiledElement, type CompiledPrice, type CompiledRestrictions, PRICE_SCALE, type PricingPlan, VAT_ONE } from './pricing-plan.ts';
 import type { TariffDimension } from './tariff.ts';
-import { dayOfWall, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, wallTime, weekdayOfDay } from './time-zone.ts';
+import { dayOfWall, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, wallTime, weekdayOfDay } from '../../shared/time-zone.ts';
 
 /**
  * The pricing engine proper: OCPI 2.2.1 element selection over charging periods, step_size,

@@ -3,7 +3,8 @@
  * and OCPI CDRs, exactly, with an explanation. Pure domain code: no I/O, no clock, no env.
  * The model, the period derivation and the rounding point are described in docs/pricing.md.
  */
-export { parseTariff, TariffSchema, formatPath } from './tariff.ts';
+export { parseTariff, TariffSchema } from './tariff.ts';
+export { formatPath } from '../../shared/errors.ts';
 export type { Tariff, TariffElement, TariffRestrictions, PriceComponent, Price, IdleFee, PricingOverride, VoltLedgerExtension, TariffDimension, DayOfWeek } from './tariff.ts';
 export { parseBillingProfile, BillingProfileSchema } from './billing-profile.ts';
 export type { BillingProfile } from './billing-profile.ts';

@@ -1,7 +1,7 @@
 import type { BillingProfile } from './billing-profile.ts';
 import { timeBoundaries } from './boundaries.ts';
 import { readCdr, type OcpiCdr } from './cdr.ts';
-import { divRoundHalfUp, formatScaledTrimmed } from './decimal.ts';
+import { divRoundHalfUp, formatScaledTrimmed } from '../../shared/decimal.ts';
 import {
   type CdrPrice,
   type ElementChoice,
@@ -20,7 +20,7 @@ import {
 import { choosePricing, type PricingChoice, type PricingPlan, retailPlan } from './pricing-plan.ts';
 import { type ChargingPeriod, type SessionPricingInput, sessionToChargingPeriods } from './session-periods.ts';
 import type { Tariff } from './tariff.ts';
-import { assertTimeZone } from './time-zone.ts';
+import { assertTimeZone } from '../../shared/time-zone.ts';
 
 /** One period of the explanation: when, what state, how much, and which element priced each dimension. */
 export interface PeriodExplanation {

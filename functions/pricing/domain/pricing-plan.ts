@@ -1,9 +1,9 @@
 import { isoMinorDigits } from '../../shared/money.ts';
 import type { BillingProfile } from './billing-profile.ts';
-import { formatScaledTrimmed, scaleNumber } from './decimal.ts';
+import { formatScaledTrimmed, scaleNumber } from '../../shared/decimal.ts';
 import { exportTariffToOcpi } from './export-ocpi.ts';
 import { DAYS_OF_WEEK, type Price, type Tariff, type TariffDimension, type TariffElement } from './tariff.ts';
-import { dayOfDate } from './time-zone.ts';
+import { dayOfDate } from '../../shared/time-zone.ts';
 
 /**
  * A tariff compiled for one billing profile into the integer form the engine prices with:

@@ -1,12 +1,12 @@
 import { ValidationError } from '../../shared/errors.ts';
 import type { BillingProfile } from './billing-profile.ts';
 import { timeBoundaries } from './boundaries.ts';
-import { parseScaledToNumber } from './decimal.ts';
+import { parseScaledToNumber } from '../../shared/decimal.ts';
 import type { PricingPeriod, PricingWarning, Ratio } from './engine.ts';
 import type { MeterValue, MeterValuesReq, StartTransactionReq, StatusNotificationReq, StopTransactionReq } from './ocpp.ts';
 import { choosePricing, type PricingPlan } from './pricing-plan.ts';
 import type { Tariff } from './tariff.ts';
-import { assertTimeZone, instantOf } from './time-zone.ts';
+import { assertTimeZone, instantOf } from '../../shared/time-zone.ts';
 
 /** Everything pricing needs to know about one OCPP session. */
 export interface SessionPricingInput {

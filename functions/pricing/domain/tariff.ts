@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ValidationError } from '../../shared/errors.ts';
+import { validationErrorFrom } from '../../shared/errors.ts';
 import { isKnownCurrency } from '../../shared/money.ts';
-import { fractionDigits, numberToDecimalString } from './decimal.ts';
-import { instantOf } from './time-zone.ts';
+import { fractionDigits, numberToDecimalString } from '../../shared/decimal.ts';
+import { instantOf } from '../../shared/time-zone.ts';
 
 /**
  * The tariff model: an OCPI 2.2.1 Tariff object, validated strictly (an unknown or misspelt field
@@ -294,36 +294,6 @@ function semanticIssues(tariff: Tariff): Array<{ path: Path; message: string }> 
     }
   }
   return issues;
-}
-
-/** `['elements', 0, 'restrictions', 'day_of_week', 1]` -> `elements[0].restrictions.day_of_week[1]`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let text = '';
-  for (const part of path) {
-    if (typeof part === 'number') text += `[${part}]`;
-    else text += text === '' ? String(part) : `.${String(part)}`;
-  }
-  return text;
-}
-
-/** The first zod issue as a ValidationError naming the field (an unknown key names the key itself). */
-export function validationErrorFrom(error: z.ZodError, what: string, prefix: PropertyKey[] = []): ValidationError {
-  const issue = error.issues[0]!;
-  let path: PropertyKey[] = [...prefix, ...issue.path];
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]!;
-    path = [...path, key];
-    message = `unknown field "${key}"`;
-  } else if (issue.code === 'invalid_type' && path.length === 0) {
-    message = `expected a JSON object`;
-  } else if (issue.code === 'invalid_type' && ('input' in issue ? issue.input === undefined : /received undefined/.test(issue.message))) {
-    // zod leaves `input` out of issues unless asked (reportInput); a present but wrong value keeps
-    // its own message (e.g. "must be a whole number"), only a missing one is "is required".
-    message = 'is required';
-  }
-  const field = formatPath(path) || '(root)';
-  return new ValidationError(`invalid ${what}: ${field}: ${message}`, formatPath(path), { cause: error });
 }
 
 /**

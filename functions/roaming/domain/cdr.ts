@@ -1,5 +1,5 @@
 import { decimalToMinor } from '../../shared/money.ts';
-import { divRoundHalfUp, formatScaledTrimmed, numberToDecimalString, parseScaled } from '../../pricing/domain/decimal.ts';
+import { divRoundHalfUp, formatScaledTrimmed, numberToDecimalString, parseScaled } from '../../shared/decimal.ts';
 import type { OcpiTariff, PricedSession } from '../../pricing/domain/index.ts';
 import type { ConnectorSpec, OcpiToken, SiteLocation } from './model.ts';
 

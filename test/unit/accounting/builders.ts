@@ -13,7 +13,7 @@ import {
   SessionPaymentSettled,
 } from '../../../events/payment-events.ts';
 import { SessionPriced } from '../../../events/pricing-events.ts';
-import { formatScaled } from '../../../functions/pricing/domain/decimal.ts';
+import { formatScaled } from '../../../functions/shared/decimal.ts';
 import { parseLedgerEvent, type LedgerEvent } from '../../../functions/accounting/domain/posting-rules.ts';
 
 /** Contract-valid events for the ledger, ids as the producers' contracts name them. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BILLING_KINDS, billingKindOf, DEFAULT_BILLING_KIND, paidByCard } from '../../../events/billing.ts';
-import { BillingProfileSchema } from '../../../functions/pricing/domain/billing-profile.ts';
+import { BILLING_KINDS, BillingProfileSchema, billingKindOf, DEFAULT_BILLING_KIND, paidByCard } from '../../../events/billing.ts';
 
 describe('billing rules every context shares (events/billing.ts)', () => {
   it('a session without a billing profile is retail, and a card pays for it', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nextPeriod, periodBounds, periodOf } from '../../../functions/fleet/domain/period.ts';
 import type { FleetBillingSettings } from '../../../functions/fleet/domain/plan.ts';
 import { computeStatement, FleetBillingError, planInvoiceItems, type FleetAccrual } from '../../../functions/fleet/domain/statement.ts';
-import { formatScaled } from '../../../functions/pricing/domain/decimal.ts';
+import { formatScaled } from '../../../functions/shared/decimal.ts';
 
 /** A priced fleet session; amounts in cents, energy in kWh text. */
 function anAccrual(overrides: Partial<FleetAccrual> = {}): FleetAccrual {

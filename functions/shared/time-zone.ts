@@ -1,4 +1,4 @@
-import { ValidationError } from '../../shared/errors.ts';
+import { ValidationError } from './errors.ts';
 
 /**
  * Local wall time in an IANA time zone, DST included, from the platform's Intl data (no
