@@ -4,7 +4,6 @@ import { invalidParam, invalidRequest, resourceMissing, StripeApiError } from '.
 import { checkAmountFormat, formatAmount, minimumAmount, roundToMultiple } from './currencies.ts';
 import type { FormObject, FormValue } from './form.ts';
 import { COLLECTIONS, type Collection, type EmulatorState, type StripeObject } from './state.ts';
-import type { EngineHooks } from './invoicing.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Test cards
@@ -198,6 +197,13 @@ function addInterval(seconds: number, interval: string, count: number): number {
 // ---------------------------------------------------------------------------------------------
 
 /** A state change to publish: `previous_attributes` holds the changed fields' old values. */
+/** What the engine lends its invoicing module (invoicing.ts): storage, event emission and change tracking. */
+export interface EngineHooks {
+  insert(collection: Collection, object: StripeObject): StripeObject;
+  publish(type: string, object: StripeObject, context: RequestContext, previous?: StripeObject): void;
+  change(object: StripeObject, changes: StripeObject): StripeObject;
+}
+
 export type EmitEvent = (type: string, object: StripeObject, previousAttributes: StripeObject | undefined, context: RequestContext) => void;
 
 /** Subscription statuses the test control can set. */

@@ -1,8 +1,8 @@
-import { mergeMetadata, type RequestContext, type StripeEngine } from './engine.ts';
+import { type EngineHooks, mergeMetadata, type RequestContext, type StripeEngine } from './engine.ts';
 import { checkAmountFormat } from './currencies.ts';
 import { invalidParam, invalidRequest, StripeApiError } from './errors.ts';
 import type { FormObject } from './form.ts';
-import type { Collection, StripeObject } from './state.ts';
+import type { StripeObject } from './state.ts';
 
 /**
  * One-off invoicing for the local Stripe emulator: invoice items and invoices created through the
@@ -13,13 +13,6 @@ import type { Collection, StripeObject } from './state.ts';
  * invoice lines name their invoice item under `parent.invoice_item_details`). Not emulated: tax
  * rates and automatic tax, discounts, credit notes, customer balance, hosted invoice pages.
  */
-
-/** What the engine lends this module: storage, event emission and change tracking. */
-export interface EngineHooks {
-  insert(collection: Collection, object: StripeObject): StripeObject;
-  publish(type: string, object: StripeObject, context: RequestContext, previous?: StripeObject): void;
-  change(object: StripeObject, changes: StripeObject): StripeObject;
-}
 
 /** A route as the emulator's server table declares it. */
 export interface InvoicingRoute {
