@@ -1,3 +1,4 @@
+import type { FunctionSpec } from '../lib/function-spec.ts';
 import type { EventContract } from './contract.ts';
 import { JournalEntryPosted } from './accounting-events.ts';
 import { FleetStatementIssued, RoamingCdrAccepted } from './billing-events.ts';
@@ -48,3 +49,75 @@ export const SUBSCRIPTIONS: Subscription[] = [
   // A payout that reached the bank is reconciled against its balance transactions.
   { ruleName: 'ReconcilePaidPayouts', consumer: 'reconciliation', events: [PayoutPaid] },
 ];
+
+/**
+ * The consumers the subscriptions name, by consumer id: the handler module (it exports
+ * `createHandler(platform)` and `handler`) and what its function touches. The CDK stack creates a
+ * function for each and a rule with retries and a dead-letter queue for every subscription naming
+ * it; the local stack imports the same module and invokes its handler. Adding a consumer is its
+ * handler in its context plus an entry here and a subscription above; the CDK stack refuses to
+ * synthesize a subscription whose consumer has no entry.
+ */
+export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
+  pricing: {
+    entry: 'functions/pricing/handler.ts',
+    description: 'Prices completed sessions once: SessionCompleted -> SessionPriced (or SessionPricingFailed)',
+    // Reads the session, its samples and tariff version and the connector's status timeline;
+    // stores the price beside the session (conditional write).
+    tables: { Sessions: 'readWrite', Tariffs: 'read', Registry: 'read' },
+    publishesEvents: true,
+    timeoutSeconds: 30,
+  },
+  payments: {
+    entry: 'functions/payments/handler.ts',
+    description: 'Card payments: hold on SessionStarted, running cost and incremental authorization on SessionMeterValues, capture on SessionPriced',
+    // Payments: the session's payment record, carried small amounts, policies, reader authorizations.
+    // Sessions/Registry/Tariffs: the session, its samples and tariff for the running cost; Registry
+    // also stores the pending RemoteStopTransaction. Entitlements: the idTag's driver and saved card.
+    tables: { Payments: 'readWrite', Sessions: 'read', Registry: 'readWrite', Tariffs: 'read', Entitlements: 'read' },
+    publishesEvents: true,
+    // A declined hold or one that cannot grow stops the session (RemoteStopTransaction).
+    manageConnections: true,
+    readsStripeSecrets: true,
+    // A settlement is a few Stripe calls (retrieve, capture, maybe an off-session charge) at up to 10 s each.
+    timeoutSeconds: 60,
+  },
+  fleet: {
+    entry: 'functions/fleet/handler.ts',
+    description: 'Accrues priced fleet sessions to their account, once: SessionPriced -> Fleet table',
+    // Reads the fleet account (time zone) beside the idTags; writes the accrual.
+    tables: { Fleet: 'readWrite', Entitlements: 'read' },
+    timeoutSeconds: 15,
+  },
+  roaming: {
+    entry: 'functions/roaming/handler.ts',
+    description: 'Builds, stores and pushes OCPI CDRs of priced roaming sessions: SessionPriced -> partner -> RoamingCdrAccepted',
+    // Reads the stored price and the tariff version; stores the CDR and every delivery attempt.
+    tables: { Roaming: 'readWrite', Sessions: 'read', Tariffs: 'read' },
+    publishesEvents: true,
+    // Three attempts with backoff (0, 1, 4 s) at a 10 s timeout each.
+    timeoutSeconds: 60,
+  },
+  ledger: {
+    entry: 'functions/accounting/ledger-handler.ts',
+    description: 'Books money events as balanced journal entries (once per event) and publishes JournalEntryPosted',
+    tables: { Ledger: 'readWrite' },
+    publishesEvents: true,
+    timeoutSeconds: 30,
+  },
+  'accounting-sync': {
+    entry: 'functions/accounting/sync-handler.ts',
+    description: 'Pushes each journal entry to the accounting webhook (signed, idempotent, retried, then dead-lettered)',
+    tables: { Ledger: 'readWrite' },
+    readsAccountingSecret: true,
+    // Five attempts with backoff (0.5 + 1 + 2 + 4 s) and a 10 s timeout each fit well inside.
+    timeoutSeconds: 90,
+  },
+  reconciliation: {
+    entry: 'functions/accounting/reconcile-handler.ts',
+    description: 'Reconciles a paid payout: its balance transactions vs the ledger vs session settlements',
+    tables: { Ledger: 'readWrite', Sessions: 'read' },
+    readsStripeSecrets: true,
+    timeoutSeconds: 300,
+  },
+};

@@ -3,7 +3,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { esbuildOptionsFor, REPO_ROOT } from '../../lib/infra/bundling.ts';
-import { deployedFunctions, type FunctionSpec } from '../../lib/infra/functions.ts';
+import type { FunctionSpec } from '../../lib/function-spec.ts';
+import { deployedFunctions } from '../../lib/infra/functions.ts';
 import { TABLES } from '../../lib/tables.ts';
 import type { BenchResult } from './types.ts';
 

@@ -8,7 +8,9 @@ import { DEFAULT_EXPORT_RETENTION_DAYS, type VoltLedgerConfig } from './config.t
 import { ExportBucket } from './export-bucket.ts';
 import { OCPP_METRICS, RECONCILIATION_METRICS } from '../../functions/shared/metric-names.ts';
 import { EventRouting } from './event-routing.ts';
-import { ADMIN_FUNCTION, CONSUMERS, FLEET_STATEMENTS_FUNCTION, MEMBERSHIP_RESYNC_FUNCTION, NIGHTLY_EXPORT_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION, type FunctionSpec } from './functions.ts';
+import { CONSUMERS } from '../../events/routing.ts';
+import type { FunctionSpec } from '../function-spec.ts';
+import { ADMIN_FUNCTION, FLEET_STATEMENTS_FUNCTION, MEMBERSHIP_RESYNC_FUNCTION, NIGHTLY_EXPORT_FUNCTION, OCPP_FUNCTIONS, READER_PAYMENT_SWEEP_FUNCTION, RECONCILIATION_FUNCTION, STRIPE_WEBHOOK_FUNCTION, SWEEP_FUNCTION } from './functions.ts';
 import { AccountingSecret } from './accounting.ts';
 import { StripeSecrets, StripeWebhookApi } from './stripe-webhook-api.ts';
 import { RecurringJob } from './recurring-job.ts';
@@ -24,7 +26,7 @@ export interface AppStackProps extends StackProps {
   readonly statefulStackName: string;
   /** Defaults to events/routing.ts SUBSCRIPTIONS. */
   readonly subscriptions?: readonly Subscription[];
-  /** Defaults to lib/infra/functions.ts CONSUMERS. */
+  /** Defaults to events/routing.ts CONSUMERS. */
   readonly consumers?: Readonly<Record<string, FunctionSpec>>;
 }
 

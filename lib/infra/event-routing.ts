@@ -62,7 +62,7 @@ export class EventRouting extends Construct {
       const consumer = consumers[subscription.consumer];
       if (!consumer) {
         throw new Error(
-          `subscription ${subscription.ruleName} names consumer "${subscription.consumer}", which has no entry in lib/infra/functions.ts CONSUMERS`,
+          `subscription ${subscription.ruleName} names consumer "${subscription.consumer}", which has no entry in events/routing.ts CONSUMERS`,
         );
       }
       const deadLetterQueue = new Queue(this, `${subscription.ruleName}DeadLetterQueue`, {

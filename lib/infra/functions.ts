@@ -1,30 +1,6 @@
-import type { TableId } from '../tables.ts';
+import type { FunctionSpec } from '../function-spec.ts';
+import { CONSUMERS } from '../../events/routing.ts';
 
-export type TableAccess = 'read' | 'readWrite';
-
-/**
- * One Lambda function, declared by what it runs and what it touches; the stack turns the access
- * list into `grant*` calls, so a function gets exactly the tables and bus rights written here.
- */
-export interface FunctionSpec {
-  /** Handler module relative to the repository root; it exports `handler`. */
-  readonly entry: string;
-  readonly description: string;
-  /** Tables the function reads or writes. Every function still receives every table's name (deps.ts reads them all). */
-  readonly tables: Partial<Record<TableId, TableAccess>>;
-  /** Publishes domain events on the bus (PutEvents). */
-  readonly publishesEvents?: boolean;
-  /** Sends frames to charge points through the WebSocket stage's @connections API. */
-  readonly manageConnections?: boolean;
-  /** Reads the Stripe secrets (secret key, webhook signing secret) through the Parameters and Secrets extension. */
-  readonly readsStripeSecrets?: boolean;
-  /** Reads the accounting webhook secret (URL and signing secret) through the Parameters and Secrets extension. */
-  readonly readsAccountingSecret?: boolean;
-  /** Writes objects to the export bucket (PutObject on its keys, nothing else). */
-  readonly writesExportBucket?: boolean;
-  readonly memorySizeMb?: number;
-  readonly timeoutSeconds?: number;
-}
 
 /** The functions behind the OCPP WebSocket API's routes. */
 export const OCPP_FUNCTIONS = {
@@ -157,76 +133,6 @@ export const READER_PAYMENT_SWEEP_FUNCTION: FunctionSpec = {
   tables: { Payments: 'readWrite', Registry: 'read', Sessions: 'read', Tariffs: 'read', Entitlements: 'read' },
   readsStripeSecrets: true,
   timeoutSeconds: 60,
-};
-
-/**
- * Consumers of events/routing.ts subscriptions, by consumer id. Adding a consumer is one entry
- * here (its handler file and what it touches); the stack creates its function, and every
- * subscription naming it gets a rule with retries and a dead-letter queue. The stack refuses to
- * synthesize a subscription whose consumer has no entry.
- */
-export const CONSUMERS: Readonly<Record<string, FunctionSpec>> = {
-  pricing: {
-    entry: 'functions/pricing/handler.ts',
-    description: 'Prices completed sessions once: SessionCompleted -> SessionPriced (or SessionPricingFailed)',
-    // Reads the session, its samples and tariff version and the connector's status timeline;
-    // stores the price beside the session (conditional write).
-    tables: { Sessions: 'readWrite', Tariffs: 'read', Registry: 'read' },
-    publishesEvents: true,
-    timeoutSeconds: 30,
-  },
-  payments: {
-    entry: 'functions/payments/handler.ts',
-    description: 'Card payments: hold on SessionStarted, running cost and incremental authorization on SessionMeterValues, capture on SessionPriced',
-    // Payments: the session's payment record, carried small amounts, policies, reader authorizations.
-    // Sessions/Registry/Tariffs: the session, its samples and tariff for the running cost; Registry
-    // also stores the pending RemoteStopTransaction. Entitlements: the idTag's driver and saved card.
-    tables: { Payments: 'readWrite', Sessions: 'read', Registry: 'readWrite', Tariffs: 'read', Entitlements: 'read' },
-    publishesEvents: true,
-    // A declined hold or one that cannot grow stops the session (RemoteStopTransaction).
-    manageConnections: true,
-    readsStripeSecrets: true,
-    // A settlement is a few Stripe calls (retrieve, capture, maybe an off-session charge) at up to 10 s each.
-    timeoutSeconds: 60,
-  },
-  fleet: {
-    entry: 'functions/fleet/handler.ts',
-    description: 'Accrues priced fleet sessions to their account, once: SessionPriced -> Fleet table',
-    // Reads the fleet account (time zone) beside the idTags; writes the accrual.
-    tables: { Fleet: 'readWrite', Entitlements: 'read' },
-    timeoutSeconds: 15,
-  },
-  roaming: {
-    entry: 'functions/roaming/handler.ts',
-    description: 'Builds, stores and pushes OCPI CDRs of priced roaming sessions: SessionPriced -> partner -> RoamingCdrAccepted',
-    // Reads the stored price and the tariff version; stores the CDR and every delivery attempt.
-    tables: { Roaming: 'readWrite', Sessions: 'read', Tariffs: 'read' },
-    publishesEvents: true,
-    // Three attempts with backoff (0, 1, 4 s) at a 10 s timeout each.
-    timeoutSeconds: 60,
-  },
-  ledger: {
-    entry: 'functions/accounting/ledger-handler.ts',
-    description: 'Books money events as balanced journal entries (once per event) and publishes JournalEntryPosted',
-    tables: { Ledger: 'readWrite' },
-    publishesEvents: true,
-    timeoutSeconds: 30,
-  },
-  'accounting-sync': {
-    entry: 'functions/accounting/sync-handler.ts',
-    description: 'Pushes each journal entry to the accounting webhook (signed, idempotent, retried, then dead-lettered)',
-    tables: { Ledger: 'readWrite' },
-    readsAccountingSecret: true,
-    // Five attempts with backoff (0.5 + 1 + 2 + 4 s) and a 10 s timeout each fit well inside.
-    timeoutSeconds: 90,
-  },
-  reconciliation: {
-    entry: 'functions/accounting/reconcile-handler.ts',
-    description: 'Reconciles a paid payout: its balance transactions vs the ledger vs session settlements',
-    tables: { Ledger: 'readWrite', Sessions: 'read' },
-    readsStripeSecrets: true,
-    timeoutSeconds: 300,
-  },
 };
 
 /** Every function the app stack deploys, by name (the bundle test and benchmark walk this). */

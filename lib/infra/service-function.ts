@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { TABLES, type TableId } from '../tables.ts';
 import { LAMBDA_BUNDLING, LAMBDA_RUNTIME, REPO_ROOT } from './bundling.ts';
 import type { LogLevel } from './config.ts';
-import type { FunctionSpec } from './functions.ts';
+import type { FunctionSpec } from '../function-spec.ts';
 import { acknowledgeGrantWildcards, acknowledgeNag } from './nag.ts';
 
 export interface ServiceFunctionProps {

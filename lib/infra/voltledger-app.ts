@@ -2,7 +2,7 @@ import { Tags, type App, type Environment } from 'aws-cdk-lib';
 import type { Subscription } from '../../events/routing.ts';
 import { AppStack } from './app-stack.ts';
 import type { VoltLedgerConfig } from './config.ts';
-import type { FunctionSpec } from './functions.ts';
+import type { FunctionSpec } from '../function-spec.ts';
 import { StatefulStack } from './stateful-stack.ts';
 
 /**

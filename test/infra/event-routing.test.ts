@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { defineEvent } from '../../events/contract.ts';
 import { eventPatternFor, SUBSCRIPTIONS, type Subscription } from '../../events/routing.ts';
 import { SessionCompleted, SessionStarted } from '../../events/session-events.ts';
-import { CONSUMERS, type FunctionSpec } from '../../lib/infra/functions.ts';
+import { CONSUMERS } from '../../events/routing.ts';
+import type { FunctionSpec } from '../../lib/function-spec.ts';
 import { synthesize, type SynthesizedApp } from './support.ts';
 
 // Test-only: SUBSCRIPTIONS is still empty, so the generator is driven with made-up subscriptions.

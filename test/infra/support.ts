@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import cdkJson from '../../cdk.json' with { type: 'json' };
 import type { Subscription } from '../../events/routing.ts';
 import type { VoltLedgerConfig } from '../../lib/infra/config.ts';
-import type { FunctionSpec } from '../../lib/infra/functions.ts';
+import type { FunctionSpec } from '../../lib/function-spec.ts';
 import { addVoltLedgerStacks, type VoltLedgerStacks } from '../../lib/infra/voltledger-app.ts';
 
 export const TEST_ENV = { account: '123456789012', region: 'eu-central-1' };
