@@ -1,4 +1,6 @@
 import type { OutgoingEvent } from '../../../events/contract.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { Log } from '../../shared/log.ts';
 import type {
   ActiveSessionMarker,
   ChargePointProfile,
@@ -102,4 +104,16 @@ export interface EventPort {
 export interface ConnectionPort {
   /** Throws ChargePointOfflineError when the connection is gone. */
   send(connectionId: string, frame: string): Promise<void>;
+}
+
+/** Everything the OCPP domain needs from outside it; each domain module takes only the ports it uses. */
+export interface OcppPorts {
+  registry: RegistryPort;
+  entitlements: EntitlementPort;
+  tariffs: TariffPort;
+  sessions: SessionPort;
+  events: EventPort;
+  connections: ConnectionPort;
+  clock: Clock;
+  log: Log;
 }

@@ -1,12 +1,11 @@
-import { buildEvent } from '../../events/contract.ts';
-import { SessionCompleted, SessionMeterValues, SessionStarted, SessionStopped } from '../../events/session-events.ts';
-import { sessionIdFor, type SessionRecord } from './domain/model.ts';
+import { buildEvent } from '../../../events/contract.ts';
+import { SessionCompleted, SessionMeterValues, SessionStarted, SessionStopped } from '../../../events/session-events.ts';
+import { sessionIdFor, type SessionRecord } from './model.ts';
 
 /**
- * The session events the central system publishes, built and validated against their contracts.
- * central-system.ts loads this module on its first publish (a dynamic import): the contracts pull
- * in zod, about two thirds of the OCPP function's bundle, and Authorize, Heartbeat and
- * BootNotification never publish, so a cold start answering them does not evaluate it.
+ * The session events the OCPP domain publishes, built and validated against their contracts.
+ * Loaded on the first publish (a dynamic import, session-events-loader.ts): Authorize, Heartbeat
+ * and BootNotification never publish, so a cold start answering them does not evaluate the contracts.
  */
 export function startedEvent(session: SessionRecord) {
   return buildEvent(
