@@ -3,6 +3,7 @@ import { createAdminApi } from '../../functions/admin/api.ts';
 import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
 import { buildAccountingDeps } from '../../functions/accounting/deps.ts';
 import { createStores } from '../../functions/ocpp/deps.ts';
+import { createPriceReader } from '../../functions/pricing/deps.ts';
 import { systemClock } from '../../functions/shared/clock.ts';
 import { silentLog } from '../../functions/shared/log.ts';
 import { ConfigurationError } from '../../functions/shared/errors.ts';
@@ -44,6 +45,7 @@ export async function adminClient(options: { adminUrl?: string; adminToken?: str
     });
     const api = createAdminApi({
       stores: createStores(dynamo, tables),
+      prices: createPriceReader(dynamo, tables),
       system: {
         sendCommand: () => Promise.reject(new Error('commands to charge points need the running stack')),
         completeIdleSessions: () => Promise.reject(new Error('the sweep needs the running stack')),

@@ -4,7 +4,8 @@ import type Stripe from 'stripe';
 import { PayoutPaid } from '../../events/payment-events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ConfigurationError } from '../shared/errors.ts';
-import { intFromEnv, requireEnv } from '../shared/env.ts';
+import { type Env, intFromEnv } from '../shared/env.ts';
+import { perPlatform, type Platform } from '../shared/platform.ts';
 import type { Log } from '../shared/log.ts';
 import { DynamoCompletedSessions } from './adapters/dynamo-completed-sessions.ts';
 import { DynamoLedgerStore } from './adapters/dynamo-ledger.ts';
@@ -84,7 +85,7 @@ export function buildAccountingDeps(input: {
 export type AccountingDeps = ReturnType<typeof buildAccountingDeps>;
 
 /** Sync settings from the environment: ACCOUNTING_PAYLOAD_FORMAT, ACCOUNTING_MAX_ATTEMPTS, ACCOUNTING_RETRY_BASE_MS, XERO_BASE_CURRENCY. */
-export function syncConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<SyncConfig> {
+export function syncConfigFromEnv(env: Env = process.env): Partial<SyncConfig> {
   const format = (env.ACCOUNTING_PAYLOAD_FORMAT || 'voltledger') as PayloadFormat;
   if (!['voltledger', 'quickbooks', 'xero'].includes(format)) throw new ConfigurationError(`ACCOUNTING_PAYLOAD_FORMAT must be voltledger, quickbooks or xero, got "${format}"`);
   return {
@@ -97,23 +98,23 @@ export function syncConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Partial
 }
 
 /**
- * The accounting webhook: on AWS a Secrets Manager secret `{"webhookUrl", "signingSecret"}`
- * (ACCOUNTING_SECRETS_ARN, read through the Parameters and Secrets extension); otherwise
- * ACCOUNTING_WEBHOOK_URL and ACCOUNTING_WEBHOOK_SECRET; neither: undefined (entries wait as dead letters).
+ * The accounting context's composition root: the ledger, the sync, reconciliation (when the
+ * platform has Stripe) and revenue assurance over the platform's tables, bus and accounting
+ * webhook; sync settings from ACCOUNTING_* (syncConfigFromEnv) under the caller's overrides (and
+ * another Stripe client for reconciliation, when the caller reconciles against one). Built
+ * once per platform: by the local stack first, with its overrides, else by the first invocation.
  */
-export async function accountingWebhookFromEnv(env: NodeJS.ProcessEnv = process.env, fetchImpl: typeof fetch = fetch): Promise<AccountingWebhook | undefined> {
-  const arn = env.ACCOUNTING_SECRETS_ARN;
-  if (!arn) {
-    if (!env.ACCOUNTING_WEBHOOK_URL) return undefined;
-    return { url: env.ACCOUNTING_WEBHOOK_URL, secret: requireEnv('ACCOUNTING_WEBHOOK_SECRET', env) };
-  }
-  const port = env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? '2773';
-  const response = await fetchImpl(`http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(arn)}`, {
-    headers: { 'X-Aws-Parameters-Secrets-Token': requireEnv('AWS_SESSION_TOKEN', env) },
+export const composeAccounting = perPlatform((platform: Platform, overrides: { syncConfig?: Partial<SyncConfig>; stripe?: Stripe } = {}) => {
+  const stripe = platform.stripe;
+  return buildAccountingDeps({
+    dynamo: platform.dynamo,
+    ledgerTable: platform.tables.Ledger,
+    sessionsTable: platform.tables.Sessions,
+    events: platform.events,
+    webhook: platform.accountingWebhook,
+    ...(overrides.stripe ? { stripe: overrides.stripe } : stripe ? { stripe: () => stripe.client() } : {}),
+    syncConfig: { ...syncConfigFromEnv(platform.env), ...overrides.syncConfig },
+    clock: platform.clock,
+    log: platform.log,
   });
-  if (!response.ok) throw new ConfigurationError(`could not read ${arn} through the secrets extension: HTTP ${response.status}`);
-  const secret = JSON.parse(((await response.json()) as { SecretString?: string }).SecretString ?? '{}') as { webhookUrl?: string; signingSecret?: string };
-  if (!secret.webhookUrl || secret.webhookUrl === 'https://set-me.invalid') return undefined;
-  if (!secret.signingSecret) throw new ConfigurationError(`secret ${arn} must hold {"webhookUrl": "https://...", "signingSecret": "..."}`);
-  return { url: secret.webhookUrl, secret: secret.signingSecret };
-}
+});

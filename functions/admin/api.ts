@@ -8,18 +8,20 @@ import type { OcppStores } from '../ocpp/deps.ts';
 import { idTagKey, transactionIdOf, type SessionRecord } from '../ocpp/domain/model.ts';
 import { hashPassword } from '../ocpp/domain/passwords.ts';
 import { parseBillingProfile, parseTariff } from '../pricing/domain/index.ts';
+import type { PriceReader } from '../pricing/domain/ports.ts';
 import { errorResult, json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
 import { membershipRoutes, type MembershipAdminDeps } from './membership-routes.ts';
 import { paymentRoutes } from './payment-routes.ts';
 import type { PaymentDeps } from '../payments/deps.ts';
-import { paymentView } from '../payments/refunds.ts';
-import type { FleetBilling } from '../fleet/fleet-billing.ts';
-import { fleetRoutes } from './fleet-routes.ts';
+import { paymentView } from '../payments/domain/payment-view.ts';
+import { fleetRoutes, type FleetAdminDeps } from './fleet-routes.ts';
 import { roamingRoutes, type RoamingAdminDeps } from './roaming-routes.ts';
 import { accountingRoutes, type AccountingAdminDeps } from './accounting-routes.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
+  /** Sessions' stored prices (pricing's; functions/pricing/deps.ts createPriceReader). */
+  prices: PriceReader;
   system: Pick<CentralSystem, 'sendCommand' | 'completeIdleSessions'>;
   clock: Clock;
   log: Log;
@@ -29,8 +31,8 @@ export interface AdminApiDeps {
   memberships?: MembershipAdminDeps;
   /** Card payments (session payment views, refunds, payment policies, Terminal readers); absent without Stripe. */
   payments?: PaymentDeps;
-  /** Fleet statements (functions/fleet). */
-  fleet?: FleetBilling;
+  /** Fleet accounts and statements (functions/fleet). */
+  fleet?: FleetAdminDeps;
   /** Roaming partners, tokens, locations, CDRs, tariff export (functions/roaming). */
   roaming?: RoamingAdminDeps;
   /** Ledger, reconciliation, revenue assurance and the accounting sync (the Ledger table). */
@@ -87,7 +89,7 @@ export function createAdminApi(deps: AdminApiDeps) {
     const [samples, statusTimeline, price, payment] = await Promise.all([
       stores.sessions.samples(session.transactionId),
       stores.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
-      stores.sessions.getPrice(session.transactionId),
+      deps.prices.getPrice(session.transactionId),
       deps.payments?.store.get(session.sessionId),
     ]);
     return {
@@ -261,7 +263,7 @@ export function createAdminApi(deps: AdminApiDeps) {
     },
     ...(deps.memberships ? membershipRoutes(deps.memberships, clock, log) : []),
     ...(deps.payments ? paymentRoutes(deps.payments, clock) : []),
-    ...(deps.fleet ? fleetRoutes(deps.fleet) : []),
+    ...(deps.fleet ? fleetRoutes(deps.fleet, clock) : []),
     ...(deps.roaming ? roamingRoutes(deps.roaming) : []),
     ...(deps.accounting ? accountingRoutes(deps.accounting, clock) : []),
   ];

@@ -4,20 +4,10 @@ import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
 import { idTagKey } from '../ocpp/domain/model.ts';
 import { SubscriptionSourceError } from '../entitlements/domain/errors.ts';
-import type { DriverRecord, FleetAccountRecord, TierRecord } from '../entitlements/domain/model.ts';
+import type { DriverRecord, TierRecord } from '../entitlements/domain/model.ts';
 import type { MembershipStore } from '../entitlements/domain/ports.ts';
 import type { MembershipSync } from '../entitlements/membership-sync.ts';
-import { FleetPlanSchema, InvoiceCollectionSchema, TaxDetailsSchema } from '../fleet/domain/plan.ts';
 import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
-
-const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** What the membership routes need; `stripeConfigured` says whether Stripe can be asked. */
 export interface MembershipAdminDeps {
@@ -48,24 +38,11 @@ const TierBody = z.strictObject({
   tariffId: TARIFF_ID.optional(),
 });
 
-const FleetBody = z.strictObject({
-  name: z.string().min(1).max(128),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
-  billingContact: z.strictObject({ name: z.string().min(1).max(128).optional(), email: z.email(), phone: z.string().min(3).max(32).optional() }),
-  taxId: z.string().min(2).max(32).optional(),
-  tariffId: TARIFF_ID.optional(),
-  plan: FleetPlanSchema.optional(),
-  taxDetails: TaxDetailsSchema.optional(),
-  invoiceCollection: InvoiceCollectionSchema.optional(),
-  stripeCustomerId: z.string().regex(/^cus_[A-Za-z0-9]+$/, 'must be a Stripe customer id (cus_...)').optional(),
-  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
-});
-
 const BlockBody = z.strictObject({ reason: z.string().max(255).optional() });
 
 /**
- * Admin routes for drivers (Stripe customer, payment method, idTags), membership tiers (Stripe
- * prices -> tier, tariff) and fleet accounts, plus blocking a card and running the resync.
+ * Admin routes for drivers (Stripe customer, payment method, idTags) and membership tiers (Stripe
+ * prices -> tier, tariff), plus blocking a card and running the resync. Fleet accounts: fleet-routes.ts.
  */
 export function membershipRoutes(deps: MembershipAdminDeps, clock: Clock, log: Log): Route[] {
   const { store, sync } = deps;
@@ -160,27 +137,6 @@ export function membershipRoutes(deps: MembershipAdminDeps, clock: Clock, log: L
       async handle([tier]) {
         const record = await store.getTier(tier!);
         if (!record) throw new NotFoundError(`membership tier ${tier} does not exist`);
-        return json(200, record);
-      },
-    },
-    {
-      method: 'PUT',
-      pattern: /^\/admin\/fleet-accounts\/([^/]+)$/,
-      async handle([accountId], event) {
-        slug('accountId', accountId!);
-        const body = parseWith(FleetBody, jsonBody(event));
-        const previous = await store.getFleet(accountId!);
-        const record: FleetAccountRecord = { accountId: accountId!, ...body, updatedAt: clock.now().toISOString() };
-        await store.putFleet(record);
-        return json(previous ? 200 : 201, record);
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/admin\/fleet-accounts\/([^/]+)$/,
-      async handle([accountId]) {
-        const record = await store.getFleet(accountId!);
-        if (!record) throw new NotFoundError(`fleet account ${accountId} does not exist`);
         return json(200, record);
       },
     },

@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { PaymentDeps } from '../payments/deps.ts';
 import { parsePaymentPolicy, type PolicyScope } from '../payments/domain/policy.ts';
-import { paymentView } from '../payments/refunds.ts';
+import { paymentView } from '../payments/domain/payment-view.ts';
 import { transactionIdOf } from '../ocpp/domain/model.ts';
 import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
 

@@ -1,23 +1,29 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TABLES } from '../../lib/tables.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type Stripe from 'stripe';
 import { systemClock, type Clock } from '../shared/clock.ts';
-import { intFromEnv, requireEnv } from '../shared/env.ts';
+import { type Env, intFromEnv } from '../shared/env.ts';
 import { ConfigurationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
-import { stripeSecretsFromEnv } from '../shared/stripe.ts';
+import { perPlatform, type Platform } from '../shared/platform.ts';
+import type { StripeEventHandler } from '../shared/stripe.ts';
+import { composePayments } from '../payments/deps.ts';
+import { mergeHandlers } from '../payments/stripe-money-events.ts';
+import { paymentEventHandlers } from '../payments/webhook-handlers.ts';
 import { DynamoMembershipStore } from './adapters/dynamo-memberships.ts';
-import { StripeSubscriptionSource, stripeFromEnv } from './adapters/stripe-subscriptions.ts';
+import { StripeSubscriptionSource } from './adapters/stripe-subscriptions.ts';
+import { lazySubscriptionSource } from './domain/lazy-source.ts';
 import { parseGrantingStatuses } from './domain/membership.ts';
 import { DEFAULT_MEMBERSHIP_POLICY, SUBSCRIPTION_STATUSES, type MembershipPolicy } from './domain/model.ts';
 import type { SubscriptionSource } from './domain/ports.ts';
 import { createMembershipSync } from './membership-sync.ts';
+import { createStripeWebhook, membershipEventHandlers } from './stripe-webhook.ts';
 
 
 /**
  * The membership policy from MEMBER_GRANTING_STATUSES (default `trialing,active`) and
  * PAST_DUE_GRACE_HOURS (default 0). Fails naming the variable on a status Stripe does not have.
  */
-export function membershipPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): MembershipPolicy {
+export function membershipPolicyFromEnv(env: Env = process.env): MembershipPolicy {
   const raw = env.MEMBER_GRANTING_STATUSES;
   let statuses = DEFAULT_MEMBERSHIP_POLICY.grantingStatuses;
   if (raw !== undefined && raw.trim() !== '') {
@@ -52,15 +58,61 @@ export function buildMembershipDeps(input: {
   return { store, sync };
 }
 
-/** The Lambda functions' membership dependencies: ENTITLEMENTS_TABLE, the Stripe secrets, the policy. */
-export async function membershipDepsFromEnv(log: Log, env: NodeJS.ProcessEnv = process.env) {
-  const secrets = await stripeSecretsFromEnv(env);
-  const deps = buildMembershipDeps({
-    dynamo: new DynamoDBClient({}),
-    entitlementsTable: requireEnv(TABLES.Entitlements.envVar, env),
-    subscriptions: new StripeSubscriptionSource(stripeFromEnv(env, secrets.secretKey)),
-    policy: membershipPolicyFromEnv(env),
-    log,
-  });
-  return { ...deps, secrets };
+/** Subscriptions read from Stripe through the SDK client `client` resolves (asked for on first use). */
+export function stripeSubscriptions(client: () => Promise<Stripe>): SubscriptionSource {
+  return lazySubscriptionSource(async () => new StripeSubscriptionSource(await client()));
 }
+
+/** Where subscriptions are read when the platform has no Stripe: every read fails, saying so. */
+const NO_STRIPE: SubscriptionSource = {
+  retrieve: () => Promise.reject(new ConfigurationError('no Stripe configured (STRIPE_SECRETS_ARN or STRIPE_SECRET_KEY)')),
+  listForCustomer: () => Promise.reject(new ConfigurationError('no Stripe configured (STRIPE_SECRETS_ARN or STRIPE_SECRET_KEY)')),
+  list: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new ConfigurationError('no Stripe configured (STRIPE_SECRETS_ARN or STRIPE_SECRET_KEY)')) }) }),
+};
+
+/**
+ * The entitlements context's composition root over a platform: the membership store and sync,
+ * subscriptions read from the platform's Stripe (on first use) unless the caller gives a source,
+ * the policy from MEMBER_GRANTING_STATUSES / PAST_DUE_GRACE_HOURS unless given. Built once per platform.
+ */
+export const composeMemberships = perPlatform((platform: Platform, overrides: { subscriptions?: SubscriptionSource; policy?: MembershipPolicy } = {}) => {
+  const stripe = platform.stripe;
+  const subscriptions = overrides.subscriptions ?? (stripe ? stripeSubscriptions(() => stripe.client()) : NO_STRIPE);
+  return buildMembershipDeps({
+    dynamo: platform.dynamo,
+    entitlementsTable: platform.tables.Entitlements,
+    subscriptions,
+    policy: overrides.policy ?? membershipPolicyFromEnv(platform.env),
+    clock: platform.clock,
+    log: platform.log,
+  });
+});
+
+/**
+ * The Stripe webhook endpoint over a platform: membership events, and card payments' money events
+ * when the platform takes card payments, plus the caller's handlers. The signing secret is the
+ * platform's (read on first use) unless given; undefined when there is none (the endpoint answers
+ * 503). Built once per platform.
+ */
+export const composeStripeWebhook = perPlatform(
+  async (platform: Platform, overrides: { secret?: string; toleranceSeconds?: number; handlers?: Record<string, StripeEventHandler> } = {}) => {
+    const stripe = platform.stripe;
+    const secret = overrides.secret ?? (stripe ? await stripe.webhookSecret() : undefined);
+    if (!secret) return undefined;
+    const memberships = composeMemberships(platform);
+    const payments = await composePayments(platform);
+    const handlers = mergeHandlers(
+      membershipEventHandlers(memberships.sync),
+      payments && stripe ? paymentEventHandlers({ payment: payments, stripe: await stripe.client(), events: platform.events, clock: platform.clock, log: platform.log }) : {},
+      overrides.handlers ?? {},
+    );
+    return createStripeWebhook({
+      secret,
+      ...(overrides.toleranceSeconds === undefined ? {} : { toleranceSeconds: overrides.toleranceSeconds }),
+      handlers,
+      store: memberships.store,
+      clock: platform.clock,
+      log: platform.log,
+    });
+  },
+);

@@ -1,9 +1,8 @@
 import type { Clock } from '../shared/clock.ts';
 import type { Log } from '../shared/log.ts';
-import type { EntitlementRecord } from '../ocpp/domain/model.ts';
 import { MembershipConflictError } from './domain/errors.ts';
 import { applyDriverEntitlement, chooseMembership, decideMembership, driverEntitlement, sameMembership } from './domain/membership.ts';
-import type { DriverRecord, MembershipPolicy, MembershipState, SubscriptionSnapshot } from './domain/model.ts';
+import type { DriverRecord, IdTagRecord, MembershipPolicy, MembershipState, SubscriptionSnapshot } from './domain/model.ts';
 import type { MembershipStore, SubscriptionSource } from './domain/ports.ts';
 
 export interface MembershipSyncDeps {
@@ -77,7 +76,7 @@ export function createMembershipSync(deps: MembershipSyncDeps) {
       }
       // A refresh that derived from a newer driver version already wrote this tag.
       if (current?.driverVersion !== undefined && current.driverId === driver.driverId && current.driverVersion > driver.version) return false;
-      const base: EntitlementRecord = current ?? { idTag, status: 'Accepted', updatedAt: at };
+      const base: IdTagRecord = current ?? { idTag, status: 'Accepted', updatedAt: at };
       const next = applyDriverEntitlement(base, driver, entitlement, at);
       if (current && sameAnswer(current, next) && current.driverVersion === driver.version) return false;
       if (await store.replaceIdTag(next, current?.updatedAt)) return !current || !sameAnswer(current, next);
@@ -203,6 +202,6 @@ export function createMembershipSync(deps: MembershipSyncDeps) {
 export type MembershipSync = ReturnType<typeof createMembershipSync>;
 
 /** Whether two idTag records give the same answer and price the same (what Authorize and the session snapshot read). */
-function sameAnswer(a: EntitlementRecord, b: EntitlementRecord): boolean {
+function sameAnswer(a: IdTagRecord, b: IdTagRecord): boolean {
   return a.status === b.status && a.tariffId === b.tariffId && JSON.stringify(a.billing ?? null) === JSON.stringify(b.billing ?? null) && a.blockedReason === b.blockedReason;
 }

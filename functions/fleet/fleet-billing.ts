@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FleetStatementIssued } from '../../events/billing-events.ts';
 import { buildEvent, type EventData } from '../../events/contract.ts';
 import type { SessionPriced } from '../../events/pricing-events.ts';
-import type { FleetAccountRecord } from '../entitlements/domain/model.ts';
+import type { FleetAccountRecord } from './domain/account.ts';
 import type { EventPort } from '../ocpp/domain/ports.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ConfigurationError, NotFoundError, VoltLedgerError } from '../shared/errors.ts';

@@ -1,8 +1,9 @@
-import type { FleetAccountRecord } from '../entitlements/domain/model.ts';
+import type { FleetAccountRecord } from './domain/account.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ConfigurationError, NotFoundError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
 import { parsePeriod, periodBounds, periodOf, type Period } from './domain/period.ts';
+import type { FleetAccountStore } from './domain/ports.ts';
 import { FleetBillingError } from './domain/statement.ts';
 import type { FleetBilling } from './fleet-billing.ts';
 
@@ -38,7 +39,7 @@ export function previousMonth(instant: Date): Period {
  * itself is idempotent: claims, lease, Stripe idempotency keys, deterministic event id). An
  * account whose month is not over yet is reported `not-due` and issued by a later run.
  */
-export function createStatementRun(deps: { billing: FleetBilling; accounts: { listFleets(): AsyncIterable<FleetAccountRecord> }; clock: Clock; log: Log }) {
+export function createStatementRun(deps: { billing: FleetBilling; accounts: Pick<FleetAccountStore, 'listFleets'>; clock: Clock; log: Log }) {
   const { billing, accounts, clock, log } = deps;
 
   async function forAccount(account: FleetAccountRecord, period: Period, now: Date): Promise<AccountOutcome> {

@@ -1,36 +1,48 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { lambdaPlatform } from '../shared/lambda-platform.ts';
 import { logger } from '../shared/logger.ts';
 import { OCPP_METRICS } from '../shared/metric-names.ts';
-import { createMetrics, flushMetrics, MetricUnit } from '../shared/metrics.ts';
-import { createCentralSystem, type CallObserver } from './central-system.ts';
-import { ocppDepsFromEnv } from './deps.ts';
+import { flushMetrics, MetricUnit } from '../shared/metrics.ts';
+import type { MetricsBuffer, PlatformSource } from '../shared/platform.ts';
+import { createCentralSystem, type CentralSystem } from './central-system.ts';
+import { composeOcpp } from './deps.ts';
 import { onMessage, type WebSocketEvent } from './websocket-events.ts';
 
-const metrics = createMetrics(OCPP_METRICS.service);
-/** When the invocation being served started (one invocation at a time per Lambda instance). */
-let receivedAt = 0;
-
 /**
- * Per invocation at most one metric: the Authorize latency, or a CALLERROR count (an Authorize
- * answered with a CALLERROR gives both). Nothing for the other answers: the hot path stays a
- * GetItem and a frame.
+ * `$default` over a platform (Lambda's, or the local stack's WebSocket gateway). Per invocation at
+ * most one metric: the Authorize latency, or a CALLERROR count (an Authorize answered with a
+ * CALLERROR gives both). Nothing for the other answers: the hot path stays a GetItem and a frame.
+ * The latency is measured from the start of the invocation being served: exact on Lambda (one
+ * invocation at a time per instance), approximate in the local stack, which serves many at once.
  */
-export const observer: CallObserver = {
-  answered(action, errorCode) {
-    if (action === 'Authorize') metrics.addMetric(OCPP_METRICS.authorizeLatency, MetricUnit.Milliseconds, performance.now() - receivedAt);
-    if (errorCode !== undefined) metrics.addMetric(OCPP_METRICS.callErrors, MetricUnit.Count, 1);
-  },
-};
-
-const system = createCentralSystem({ ...ocppDepsFromEnv(), observer });
+export function createHandler(platform: PlatformSource) {
+  let receivedAt = 0;
+  let wired: { system: CentralSystem; metrics: MetricsBuffer } | undefined;
+  const wire = () => {
+    const p = platform();
+    const metrics = p.metrics(OCPP_METRICS.service);
+    const system = createCentralSystem({
+      ...composeOcpp(p).deps,
+      observer: {
+        answered(action, errorCode) {
+          if (action === 'Authorize') metrics.addMetric(OCPP_METRICS.authorizeLatency, MetricUnit.Milliseconds, performance.now() - receivedAt);
+          if (errorCode !== undefined) metrics.addMetric(OCPP_METRICS.callErrors, MetricUnit.Count, 1);
+        },
+      },
+    });
+    return { system, metrics };
+  };
+  return middy(async (event: WebSocketEvent) => {
+    receivedAt = performance.now();
+    wired ??= wire();
+    try {
+      return await onMessage(wired.system, event);
+    } finally {
+      flushMetrics(wired.metrics);
+    }
+  }).use(injectLambdaContext(logger));
+}
 
 /** Lambda for the WebSocket API's `$default` route. */
-export const handler = middy(async (event: WebSocketEvent) => {
-  receivedAt = performance.now();
-  try {
-    return await onMessage(system, event);
-  } finally {
-    flushMetrics(metrics);
-  }
-}).use(injectLambdaContext(logger));
+export const handler = createHandler(lambdaPlatform());

@@ -1,17 +1,22 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { log, logger } from '../shared/logger.ts';
-import { createCentralSystem } from './central-system.ts';
-import { ocppDepsFromEnv } from './deps.ts';
+import { lambdaPlatform } from '../shared/lambda-platform.ts';
+import { logger } from '../shared/logger.ts';
+import type { PlatformSource } from '../shared/platform.ts';
+import { composeOcpp } from './deps.ts';
 
-const system = createCentralSystem(ocppDepsFromEnv());
+/** The idle-session sweep over a platform (Lambda's schedule, or the local stack's timer). */
+export function createHandler(platform: PlatformSource) {
+  return middy(async () => {
+    const p = platform();
+    const completed = await composeOcpp(p).system.completeIdleSessions();
+    p.log.info('idle-session sweep finished', { completed });
+    return { completed };
+  }).use(injectLambdaContext(logger));
+}
 
 /**
  * Scheduled job (EventBridge Scheduler, every minute): completes stopped sessions whose connector
  * never reported Available within SESSION_IDLE_LIMIT_SECONDS.
  */
-export const handler = middy(async () => {
-  const completed = await system.completeIdleSessions();
-  log.info('idle-session sweep finished', { completed });
-  return { completed };
-}).use(injectLambdaContext(logger));
+export const handler = createHandler(lambdaPlatform());

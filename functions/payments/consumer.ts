@@ -1,7 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { SessionPriced } from '../../events/pricing-events.ts';
 import { SessionMeterValues, SessionStarted } from '../../events/session-events.ts';
-import type { Payments } from './payments.ts';
+import type { Payments } from './domain/card-payments.ts';
 
 /**
  * The payments function's EventBridge entry: SessionStarted places the hold, SessionMeterValues

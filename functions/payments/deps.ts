@@ -1,19 +1,20 @@
 import type Stripe from 'stripe';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableNames } from '../../lib/tables.ts';
-import { DynamoMembershipStore } from '../entitlements/adapters/dynamo-memberships.ts';
-import { stripeFromEnv } from '../entitlements/adapters/stripe-subscriptions.ts';
-import { stripeSecretsFromEnv } from '../shared/stripe.ts';
-import { createCentralSystem, type CentralSystem } from '../ocpp/central-system.ts';
-import { ocppDepsFromEnv, tableNamesFromEnv, type OcppStores } from '../ocpp/deps.ts';
+import type { CentralSystem } from '../ocpp/central-system.ts';
+import { composeOcpp, type OcppStores } from '../ocpp/deps.ts';
 import type { EventPort } from '../ocpp/domain/ports.ts';
-import { systemClock, type Clock } from '../shared/clock.ts';
+import type { Clock } from '../shared/clock.ts';
+import { ConfigurationError } from '../shared/errors.ts';
+import { perPlatform, type Platform } from '../shared/platform.ts';
 import type { Log } from '../shared/log.ts';
+import { DynamoDriverReader } from './adapters/dynamo-drivers.ts';
 import { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
 import { StripePaymentGateway } from './adapters/stripe-gateway.ts';
-import { createPayments } from './payments.ts';
-import { createReaders } from './readers.ts';
-import { createRefunds } from './refunds.ts';
+import { pricingCostEstimator, pricingTariffParser } from './adapters/pricing-rules.ts';
+import { createPayments } from './domain/card-payments.ts';
+import { createReaders } from './domain/readers.ts';
+import { createRefunds } from './domain/refunds.ts';
 import { commandPathStopper } from './session-commands.ts';
 
 /**
@@ -33,9 +34,8 @@ export function buildPaymentDeps(input: {
   const store = new DynamoPaymentStore(input.dynamo, input.tables.Payments);
   const gateway = new StripePaymentGateway(input.stripe, input.clock);
   const stopper = commandPathStopper(input.system);
-  // The memberships' store as payments' DriverReader (domain/ports.ts): this composition root is the
-  // one place payments names another context's adapters (the OCPP stores arrive as `stores`).
-  const drivers = new DynamoMembershipStore(input.dynamo, input.tables.Entitlements);
+  // Payments' DriverReader (domain/ports.ts) over the driver records entitlements keeps in the Entitlements table.
+  const drivers = new DynamoDriverReader(input.dynamo, input.tables.Entitlements);
   const payments = createPayments({
     store,
     gateway,
@@ -43,6 +43,8 @@ export function buildPaymentDeps(input: {
     sessions: input.stores.sessions,
     registry: input.stores.registry,
     tariffs: input.stores.tariffs,
+    tariffParser: pricingTariffParser,
+    costs: pricingCostEstimator,
     entitlements: input.stores.entitlements,
     drivers,
     events: input.events,
@@ -60,6 +62,7 @@ export function buildPaymentDeps(input: {
     payments,
     registry: input.stores.registry,
     tariffs: input.stores.tariffs,
+    tariffParser: pricingTariffParser,
     entitlements: input.stores.entitlements,
     clock: input.clock,
     log: input.log,
@@ -71,15 +74,29 @@ export function buildPaymentDeps(input: {
 export type PaymentDeps = ReturnType<typeof buildPaymentDeps>;
 
 /**
- * The Lambda functions' payment dependencies: the tables and bus of ocppDepsFromEnv (including the
- * @connections endpoint, for RemoteStop/RemoteStart), and Stripe from the secrets (STRIPE_SECRETS_ARN
- * through the secrets extension, or STRIPE_SECRET_KEY locally). Call inside an invocation.
+ * The payments context's composition root over a platform: undefined when the platform has no
+ * Stripe (card payments off). The OCPP context's stores and central system come from its own root
+ * (composeOcpp), for the session reads and the remote stop. Built once per platform.
  */
-export async function paymentDepsFromEnv(log: Log, env: NodeJS.ProcessEnv = process.env) {
-  const ocpp = ocppDepsFromEnv(env, log);
-  const system = createCentralSystem(ocpp);
-  const secrets = await stripeSecretsFromEnv(env);
-  const stripe = stripeFromEnv(env, secrets.secretKey);
-  const payment = buildPaymentDeps({ dynamo: new DynamoDBClient({}), tables: tableNamesFromEnv(env), stores: ocpp.stores, stripe, system, events: ocpp.events, clock: systemClock, log });
-  return { ocpp, system, stripe, secrets, payment };
+export const composePayments = perPlatform(async (platform: Platform): Promise<PaymentDeps | undefined> => {
+  const stripe = platform.stripe;
+  if (!stripe) return undefined;
+  const ocpp = composeOcpp(platform);
+  return buildPaymentDeps({
+    dynamo: platform.dynamo,
+    tables: platform.tables,
+    stores: ocpp.stores,
+    stripe: await stripe.client(),
+    system: ocpp.system,
+    events: platform.events,
+    clock: platform.clock,
+    log: platform.log,
+  });
+});
+
+/** The payments composition, or a ConfigurationError naming what is missing (a function that takes card payments needs Stripe). */
+export async function requirePayments(platform: Platform): Promise<PaymentDeps> {
+  const payments = await composePayments(platform);
+  if (!payments) throw new ConfigurationError('card payments need Stripe: STRIPE_SECRETS_ARN or STRIPE_SECRET_KEY');
+  return payments;
 }

@@ -1,13 +1,19 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { once } from '../shared/once.ts';
-import { log, logger } from '../shared/logger.ts';
+import { lambdaPlatform } from '../shared/lambda-platform.ts';
+import { logger } from '../shared/logger.ts';
+import type { PlatformSource } from '../shared/platform.ts';
+import { stripeFromEnv } from '../shared/stripe-client.ts';
 import { createPaymentsConsumer } from './consumer.ts';
-import { paymentDepsFromEnv } from './deps.ts';
+import { requirePayments } from './deps.ts';
 
-// Built on the first invocation (the secrets extension only answers inside one) and kept warm.
-const consumer = once(async () => createPaymentsConsumer((await paymentDepsFromEnv(log)).payment.payments));
+/** The ChargeCardSessions consumer over a platform (Lambda's, or the local stack's). */
+export function createHandler(platform: PlatformSource) {
+  return middy(async (event: EventBridgeEvent<string, unknown>) => createPaymentsConsumer((await requirePayments(platform())).payments)(event)).use(
+    injectLambdaContext(logger),
+  );
+}
 
 /** Lambda target of the ChargeCardSessions rule: SessionStarted (hold), SessionMeterValues (running cost), SessionPriced (capture). */
-export const handler = middy(async (event: EventBridgeEvent<string, unknown>) => (await consumer())(event)).use(injectLambdaContext(logger));
+export const handler = createHandler(lambdaPlatform({ stripeClient: stripeFromEnv }));

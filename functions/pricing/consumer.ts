@@ -5,15 +5,17 @@ import { SessionCompleted } from '../../events/session-events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ValidationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
-import type { OcppStores } from '../ocpp/deps.ts';
-import type { SessionRecord } from '../ocpp/domain/model.ts';
-import type { EventPort } from '../ocpp/domain/ports.ts';
 import { parseBillingProfile, parseTariff, priceSession, type BillingProfile, type PricedSession } from './domain/index.ts';
+import type { PriceStore, PricingEventPort, SessionSource, SessionToPrice, StatusTimelineSource, TariffVersionSource } from './domain/ports.ts';
 import { sessionPricingInput } from './session-input.ts';
 
+/** Pricing's ports (functions/pricing/domain/ports.ts); functions/pricing/deps.ts builds them over the tables. */
 export interface PricingConsumerDeps {
-  stores: Pick<OcppStores, 'sessions' | 'registry' | 'tariffs'>;
-  events: EventPort;
+  sessions: SessionSource;
+  statuses: StatusTimelineSource;
+  tariffs: TariffVersionSource;
+  prices: PriceStore;
+  events: PricingEventPort;
   clock: Clock;
   log: Log;
 }
@@ -26,9 +28,9 @@ export interface PricingConsumerDeps {
  * cannot be priced is never priced at zero: SessionPricingFailed says why.
  */
 export function createPricingConsumer(deps: PricingConsumerDeps) {
-  const { stores, events, clock, log } = deps;
+  const { sessions, statuses, tariffs, prices, events, clock, log } = deps;
 
-  function pricedEvent(session: SessionRecord, price: PricedSession, completedAt: string, pricedAt: string) {
+  function pricedEvent(session: SessionToPrice, price: PricedSession, completedAt: string, pricedAt: string) {
     return buildEvent(
       SessionPriced,
       {
@@ -59,9 +61,9 @@ export function createPricingConsumer(deps: PricingConsumerDeps) {
     );
   }
 
-  async function fail(session: SessionRecord, why: string) {
+  async function fail(session: SessionToPrice, why: string) {
     // The first recorded failure is the one every re-delivery republishes: same id, same content.
-    const { reason, failedAt } = await stores.sessions.recordPricingFailure(session.transactionId, why, clock.now().toISOString());
+    const { reason, failedAt } = await prices.recordPricingFailure(session.transactionId, why, clock.now().toISOString());
     log.error('session cannot be priced', { sessionId: session.sessionId, reason });
     await events.publish([
       buildEvent(
@@ -74,28 +76,28 @@ export function createPricingConsumer(deps: PricingConsumerDeps) {
 
   return async function onSessionCompleted(event: EventBridgeEvent<string, unknown>): Promise<void> {
     const { data } = SessionCompleted.envelope.parse(event.detail);
-    const session = await stores.sessions.getSession(data.transactionId);
+    const session = await sessions.getSession(data.transactionId);
     if (!session || session.sessionId !== data.sessionId) {
       // The session is written before SessionStarted is published, so this is not a race: report it.
       throw new Error(`SessionCompleted for ${data.sessionId}, but no such session is stored`);
     }
-    const existing = await stores.sessions.getPrice(session.transactionId);
+    const existing = await prices.getPrice(session.transactionId);
     if (existing) {
       // A previous delivery stored the price; finish what it may not have (summary, publish).
-      await stores.sessions.writePriceSummary(session.transactionId, existing);
+      await prices.writePriceSummary(session.transactionId, existing);
       await events.publish([pricedEvent(session, JSON.parse(existing.priceJson), data.completedAt, existing.pricedAt)]);
       return;
     }
     if (!session.tariff) return fail(session, 'no tariff was in force for this charge point or idTag when the session started');
-    const stored = await stores.tariffs.get(session.tariff.tariffId, session.tariff.version);
+    const stored = await tariffs.get(session.tariff.tariffId, session.tariff.version);
     if (!stored) return fail(session, `tariff ${session.tariff.tariffId} version ${session.tariff.version} is not stored`);
 
     let price: PricedSession;
     try {
       const billingProfile: BillingProfile | undefined = session.billingProfile ? parseBillingProfile(session.billingProfile) : undefined;
       const [samples, statusTimeline] = await Promise.all([
-        stores.sessions.samples(session.transactionId),
-        stores.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
+        sessions.samples(session.transactionId),
+        statuses.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
       ]);
       price = priceSession(
         sessionPricingInput({
@@ -113,7 +115,7 @@ export function createPricingConsumer(deps: PricingConsumerDeps) {
       throw error;
     }
     const pricedAt = clock.now().toISOString();
-    const result = await stores.sessions.recordPrice(session.transactionId, {
+    const result = await prices.recordPrice(session.transactionId, {
       priceJson: JSON.stringify(price),
       totalMinor: price.totalMinor,
       currency: price.currency,

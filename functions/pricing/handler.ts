@@ -1,13 +1,15 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { systemClock } from '../shared/clock.ts';
-import { log, logger } from '../shared/logger.ts';
-import { ocppDepsFromEnv } from '../ocpp/deps.ts';
-import { createPricingConsumer } from './consumer.ts';
+import { lambdaPlatform } from '../shared/lambda-platform.ts';
+import { logger } from '../shared/logger.ts';
+import type { PlatformSource } from '../shared/platform.ts';
+import { composePricing } from './deps.ts';
 
-const deps = ocppDepsFromEnv();
-const consume = createPricingConsumer({ stores: deps.stores, events: deps.events, clock: systemClock, log });
+/** The PriceCompletedSessions consumer over a platform (Lambda's, or the local stack's). */
+export function createHandler(platform: PlatformSource) {
+  return middy((event: EventBridgeEvent<string, unknown>) => composePricing(platform()).consumer(event)).use(injectLambdaContext(logger));
+}
 
 /** Lambda target of the PriceCompletedSessions rule (SessionCompleted -> SessionPriced). */
-export const handler = middy((event: EventBridgeEvent<string, unknown>) => consume(event)).use(injectLambdaContext(logger));
+export const handler = createHandler(lambdaPlatform());

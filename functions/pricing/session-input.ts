@@ -1,5 +1,5 @@
-import type { ConnectorStatusRecord, MeterSample, SessionRecord } from '../ocpp/domain/model.ts';
 import type { BillingProfile, SessionPricingInput, Tariff } from './domain/index.ts';
+import type { ConnectorStatusReport, SessionSample, SessionToPrice } from './domain/ports.ts';
 
 /**
  * Rebuilds the OCPP messages of one transaction from what the gateway stored, in the shape the
@@ -8,9 +8,9 @@ import type { BillingProfile, SessionPricingInput, Tariff } from './domain/index
  * (a synthetic Available status), because no charge point said otherwise.
  */
 export function sessionPricingInput(input: {
-  session: SessionRecord;
-  samples: MeterSample[];
-  statusTimeline: ConnectorStatusRecord[];
+  session: SessionToPrice;
+  samples: SessionSample[];
+  statusTimeline: ConnectorStatusReport[];
   tariff: Tariff;
   billingProfile: BillingProfile | undefined;
   completedAt: string;

@@ -1,23 +1,16 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { systemClock } from '../shared/clock.ts';
-import { requireEnv } from '../shared/env.ts';
-import { EventBridgePublisher } from '../shared/event-publisher.ts';
-import { log, logger } from '../shared/logger.ts';
+import { lambdaPlatform } from '../shared/lambda-platform.ts';
+import { logger } from '../shared/logger.ts';
+import type { PlatformSource } from '../shared/platform.ts';
 import { createRoamingConsumer } from './consumer.ts';
-import { buildRoaming } from './deps.ts';
+import { composeRoaming } from './deps.ts';
 
-const roaming = buildRoaming({
-  dynamo: new DynamoDBClient({}),
-  tables: { Roaming: requireEnv('ROAMING_TABLE'), Entitlements: requireEnv('ENTITLEMENTS_TABLE'), Sessions: requireEnv('SESSIONS_TABLE'), Tariffs: requireEnv('TARIFFS_TABLE') },
-  events: new EventBridgePublisher(new EventBridgeClient({}), requireEnv('EVENT_BUS_NAME')),
-  clock: systemClock,
-  log,
-});
-const consume = createRoamingConsumer(roaming);
+/** The SendRoamingCdrs consumer over a platform (Lambda's, or the local stack's). */
+export function createHandler(platform: PlatformSource) {
+  return middy((event: EventBridgeEvent<string, unknown>) => createRoamingConsumer(composeRoaming(platform()))(event)).use(injectLambdaContext(logger));
+}
 
 /** Lambda target of the SendRoamingCdrs rule (SessionPriced -> OCPI CDR -> partner -> RoamingCdrAccepted). */
-export const handler = middy((event: EventBridgeEvent<string, unknown>) => consume(event)).use(injectLambdaContext(logger));
+export const handler = createHandler(lambdaPlatform());

@@ -1,18 +1,15 @@
 import { RoamingCdrAccepted } from '../../events/billing-events.ts';
 import { buildEvent, type EventData } from '../../events/contract.ts';
 import type { SessionPriced } from '../../events/pricing-events.ts';
-import type { EventPort } from '../ocpp/domain/ports.ts';
-import { exportTariffToOcpi, parseTariff, priceCdr, type PricedSession, type Tariff } from '../pricing/domain/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { NotFoundError, ValidationError, VoltLedgerError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
-import { buildCdr, buildCreditCdr, cdrAmounts, type OcpiCdrDocument } from './domain/cdr.ts';
+import { buildCdr, buildCreditCdr, cdrAmounts, type CdrPricedSession, type OcpiCdrDocument, type OcpiTariffDocument } from './domain/cdr.ts';
 import { cdrSchemaErrors } from './domain/cdr-schema.ts';
 import { classify, DEFAULT_RETRY_DELAYS_MS } from './domain/delivery.ts';
 import type { CdrRecord, DeliveryAttempt, OcpiToken, RoamingPartner, RoamingPartnerInput, SiteLocation, SiteLocationInput } from './domain/model.ts';
-import type { CdrPusher, EntitlementCache, RoamingStore, SessionPriceReader, TariffReader } from './domain/ports.ts';
+import type { CdrPusher, EntitlementCache, RoamingEventPort, RoamingStore, SessionPriceReader, TariffReader, TariffRules } from './domain/ports.ts';
 import { entitlementForToken } from './domain/tokens.ts';
-import type { EntitlementRecord } from '../ocpp/domain/model.ts';
 
 /** Thrown when a CDR could not be delivered within one run: the caller (the event's redelivery, an operator) retries. */
 export class CdrDeliveryError extends VoltLedgerError {}
@@ -24,11 +21,13 @@ export class TokenConflictError extends VoltLedgerError {}
 export interface RoamingDeps {
   store: RoamingStore;
   /** The entitlement cache (IDTAG records) Authorize reads. */
-  entitlements: EntitlementCache<EntitlementRecord>;
+  entitlements: EntitlementCache;
   sessions: SessionPriceReader;
   tariffs: TariffReader;
+  /** The OCPI export of a tariff and the repricing of a CDR (pricing's engine). */
+  tariffRules: TariffRules;
   pusher: CdrPusher;
-  events: EventPort;
+  events: RoamingEventPort;
   clock: Clock;
   log: Log;
   /** Waits between attempts; tests pass one that does not wait. */
@@ -64,7 +63,7 @@ export function createRoaming(deps: RoamingDeps) {
   async function currentTariff(tariffId: string) {
     const stored = await deps.tariffs.get(tariffId);
     if (!stored) throw new NotFoundError(`tariff ${tariffId} does not exist`);
-    return { stored, tariff: parseTariff(JSON.parse(stored.tariffJson)) };
+    return { stored, exported: deps.tariffRules.exportToOcpi(stored.tariffJson) };
   }
 
   function acceptedEvent(record: CdrRecord) {
@@ -87,12 +86,12 @@ export function createRoaming(deps: RoamingDeps) {
   }
 
   /** A CDR record from a built document; the CDR is checked against the schema and repriced first. */
-  function recordOf(cdr: OcpiCdrDocument, fields: { partnerId: string; sessionId: string; creditsCdrId?: string; tariff?: Tariff; timeZone?: string }): CdrRecord {
+  function recordOf(cdr: OcpiCdrDocument, fields: { partnerId: string; sessionId: string; creditsCdrId?: string; tariff?: OcpiTariffDocument; timeZone?: string }): CdrRecord {
     const problems = cdrSchemaErrors(cdr);
     if (problems.length) throw new ValidationError(`CDR ${cdr.id} breaks the OCPI 2.2.1 CDR schema: ${problems.join('; ')}`, 'cdr');
     let repricedTotal: CdrRecord['repricedTotal'];
     if (fields.tariff && fields.timeZone) {
-      const repriced = priceCdr(fields.tariff, cdr, fields.timeZone).total_cost;
+      const repriced = deps.tariffRules.repriceCdr(fields.tariff, cdr, fields.timeZone);
       repricedTotal = { ...repriced, matches: Number(repriced.excl_vat) === cdr.total_cost.excl_vat && Number(repriced.incl_vat) === cdr.total_cost.incl_vat };
       if (!repricedTotal.matches) log.warn('a CDR reprices differently from its session', { cdrId: cdr.id, cdr: cdr.total_cost, repriced });
     }
@@ -143,8 +142,8 @@ export function createRoaming(deps: RoamingDeps) {
     if (!token || token.partnerId !== found.partnerId) return held(`idTag ${data.idTag} is not an OCPI token of partner ${found.partnerId}`);
     if (!price) throw new Error(`session ${data.sessionId} is priced (SessionPriced) but its price is not stored`);
     if (!storedTariff) return held(`tariff ${data.tariff.tariffId} version ${data.tariff.version} is not stored`);
-    const priced = JSON.parse(price.priceJson) as PricedSession;
-    const exported = exportTariffToOcpi(parseTariff(JSON.parse(storedTariff.tariffJson))).tariff;
+    const priced = JSON.parse(price.priceJson) as CdrPricedSession;
+    const exported = deps.tariffRules.exportToOcpi(storedTariff.tariffJson).tariff;
     const cdr = buildCdr({
       cdrId,
       cpo: { countryCode: exported.country_code, partyId: exported.party_id },
@@ -155,7 +154,7 @@ export function createRoaming(deps: RoamingDeps) {
       tariff: exported,
       lastUpdated: data.pricedAt,
     });
-    return recordOf(cdr, { partnerId: found.partnerId, sessionId: data.sessionId, tariff: exported as Tariff, timeZone: priced.timeZone });
+    return recordOf(cdr, { partnerId: found.partnerId, sessionId: data.sessionId, tariff: exported, timeZone: priced.timeZone });
   }
 
   /**
@@ -294,8 +293,7 @@ export function createRoaming(deps: RoamingDeps) {
       const ids = [...new Set([...found.tariffIds, ...(found.tokenTariffId ? [found.tokenTariffId] : [])])];
       const tariffs = await Promise.all(
         ids.map(async (tariffId) => {
-          const { stored, tariff } = await currentTariff(tariffId);
-          const exported = exportTariffToOcpi(tariff);
+          const { stored, exported } = await currentTariff(tariffId);
           return { tariffId, version: stored.version, tariff: exported.tariff, dropped: exported.dropped };
         }),
       );

@@ -1,7 +1,10 @@
 import { ConfigurationError } from './errors.ts';
 
+/** Settings by environment variable name: process.env on Lambda, the local stack's own record locally. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
 /** Reads a required environment variable once, failing with a message that names it. */
-export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function requireEnv(name: string, env: Env = process.env): string {
   const value = env[name];
   if (value === undefined || value.trim() === '') {
     throw new ConfigurationError(`environment variable ${name} is required but not set`);
@@ -10,7 +13,7 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** Reads an optional integer environment variable, failing when it is set but not an integer. */
-export function intFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+export function intFromEnv(name: string, fallback: number, env: Env = process.env): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^-?\d+$/.test(raw.trim())) {

@@ -1,5 +1,6 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from './metric-names.ts';
+import type { MetricsBuffer } from './platform.ts';
 
 export { MetricUnit } from '@aws-lambda-powertools/metrics';
 
@@ -13,6 +14,6 @@ export function createMetrics(service: string): Metrics {
 }
 
 /** Flushes what was added during this invocation; nothing (not even Powertools' empty-buffer warning) when nothing was. */
-export function flushMetrics(metrics: Metrics): void {
+export function flushMetrics(metrics: MetricsBuffer): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }

@@ -1,11 +1,12 @@
 import type Stripe from 'stripe';
-import { requireEnv } from './env.ts';
+import { type Env, requireEnv } from './env.ts';
 import { ConfigurationError } from './errors.ts';
 
 /**
  * Stripe plumbing shared by the contexts that talk to VoltLedger's one Stripe account (entitlements,
  * payments, fleet, accounting): its credentials, the shape of a webhook event handler and the
- * readings of Stripe objects that changed shape between API versions. No context's rules here.
+ * readings of Stripe objects that changed shape between API versions. No context's rules here. The
+ * SDK client is built in stripe-client.ts, so that only the functions that talk to Stripe bundle it.
  */
 
 /** Handles one verified Stripe event; throwing makes the endpoint answer 500 so Stripe retries. */
@@ -32,7 +33,7 @@ export interface StripeSecrets {
  * Secrets Lambda extension (a local HTTP endpoint, cached by the extension), so no Secrets Manager
  * SDK is bundled; otherwise STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are read from the environment.
  */
-export async function stripeSecretsFromEnv(env: NodeJS.ProcessEnv = process.env, fetchImpl: typeof fetch = fetch): Promise<StripeSecrets> {
+export async function stripeSecretsFromEnv(env: Env = process.env, fetchImpl: typeof fetch = fetch): Promise<StripeSecrets> {
   const arn = env.STRIPE_SECRETS_ARN;
   if (!arn) return { secretKey: requireEnv('STRIPE_SECRET_KEY', env), webhookSecret: requireEnv('STRIPE_WEBHOOK_SECRET', env) };
   const port = env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? '2773';

@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { MembershipStore } from '../../functions/entitlements/domain/ports.ts';
+import type { FleetAccountStore } from '../../functions/fleet/domain/ports.ts';
 import type { Roaming } from '../../functions/roaming/roaming-service.ts';
 import type { OcpiPartner } from './ocpi-partner.ts';
 
@@ -62,7 +62,7 @@ export const DEMO_FLEET = {
  * Seeds the demo fleet account once (an operator's edits are kept): with the Stripe emulator, on a
  * new Stripe customer, so issuing a demo statement creates a Stripe invoice.
  */
-export async function seedDemoFleet(store: Pick<MembershipStore, 'getFleet' | 'putFleet'>, stripe: Stripe | undefined, now: Date): Promise<boolean> {
+export async function seedDemoFleet(store: Pick<FleetAccountStore, 'getFleet' | 'putFleet'>, stripe: Stripe | undefined, now: Date): Promise<boolean> {
   if (await store.getFleet(DEMO_FLEET.accountId)) return false;
   const customer = stripe ? await stripe.customers.create({ name: DEMO_FLEET.name, email: DEMO_FLEET.billingContact.email, metadata: { voltledger_fleet_account: DEMO_FLEET.accountId } }) : undefined;
   await store.putFleet({ ...DEMO_FLEET, ...(customer ? { stripeCustomerId: customer.id } : {}), updatedAt: now.toISOString() });

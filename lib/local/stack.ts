@@ -2,47 +2,59 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { EventBridgeEvent } from 'aws-lambda';
-import { eventPatternFor, SUBSCRIPTIONS } from '../../events/routing.ts';
-import { createAdminApi } from '../../functions/admin/api.ts';
-import type { HttpEvent } from '../../functions/shared/http.ts';
-import { systemClock, type Clock } from '../../functions/shared/clock.ts';
-import type { Log } from '../../functions/shared/log.ts';
-import { createCentralSystem, type CentralSystem, type CentralSystemConfig } from '../../functions/ocpp/central-system.ts';
-import { buildOcppDeps, type OcppStores } from '../../functions/ocpp/deps.ts';
-import { onConnect, onDisconnect, onMessage } from '../../functions/ocpp/websocket-events.ts';
-import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
-import { LocalEventBus, type LocalEventBusOptions } from './event-bus.ts';
-import { createPricingConsumer } from '../../functions/pricing/consumer.ts';
-import { createPaymentsConsumer } from '../../functions/payments/consumer.ts';
-import { buildPaymentDeps, type PaymentDeps } from '../../functions/payments/deps.ts';
-import { mergeHandlers } from '../../functions/payments/stripe-money-events.ts';
-import { paymentEventHandlers } from '../../functions/payments/webhook-handlers.ts';
-import { buildMembershipDeps } from '../../functions/entitlements/deps.ts';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import type Stripe from 'stripe';
+import { CONSUMERS, eventPatternFor, SUBSCRIPTIONS } from '../../events/routing.ts';
+import { composeAccounting, type AccountingDeps } from '../../functions/accounting/deps.ts';
+import type { SyncConfig } from '../../functions/accounting/sync.ts';
+import { composeAdmin } from '../../functions/admin/deps.ts';
+import { createHandler as createAdminHandler } from '../../functions/admin/handler.ts';
+import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
+import { composeMemberships, composeStripeWebhook } from '../../functions/entitlements/deps.ts';
 import type { MembershipPolicy } from '../../functions/entitlements/domain/model.ts';
 import type { MembershipStore, SubscriptionSource } from '../../functions/entitlements/domain/ports.ts';
 import type { MembershipSync } from '../../functions/entitlements/membership-sync.ts';
-import { createStripeWebhook, membershipEventHandlers } from '../../functions/entitlements/stripe-webhook.ts';
-import type { StripeEventHandler } from '../../functions/shared/stripe.ts';
-import { StripeSubscriptionSource } from '../../functions/entitlements/adapters/stripe-subscriptions.ts';
-import { seedDemoData, seedDemoPayers } from './seed.ts';
-import { buildFleetBilling } from '../../functions/fleet/deps.ts';
-import { createFleetConsumer } from '../../functions/fleet/consumer.ts';
+import { createHandler as createStripeWebhookHandler } from '../../functions/entitlements/webhook-handler.ts';
+import { composeFleet } from '../../functions/fleet/deps.ts';
 import type { FleetBilling } from '../../functions/fleet/fleet-billing.ts';
-import { buildRoaming } from '../../functions/roaming/deps.ts';
-import { createRoamingConsumer } from '../../functions/roaming/consumer.ts';
+import type { CentralSystem, CentralSystemConfig } from '../../functions/ocpp/central-system.ts';
+import { createHandler as createConnectHandler } from '../../functions/ocpp/connect.ts';
+import { composeOcpp, type OcppStores } from '../../functions/ocpp/deps.ts';
+import { createHandler as createDisconnectHandler } from '../../functions/ocpp/disconnect.ts';
+import { createHandler as createMessageHandler } from '../../functions/ocpp/message.ts';
+import { createHandler as createIdleSweepHandler } from '../../functions/ocpp/sweep.ts';
+import { composePayments, type PaymentDeps } from '../../functions/payments/deps.ts';
+import { createHandler as createReaderSweepHandler } from '../../functions/payments/sweep-handler.ts';
+import { composeRoaming } from '../../functions/roaming/deps.ts';
 import type { Roaming } from '../../functions/roaming/roaming-service.ts';
-import { seedDemoFleet, seedDemoRoaming } from './seed-billing.ts';
-import { startOcpiPartner, type OcpiPartner } from './ocpi-partner.ts';
-import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
-import type Stripe from 'stripe';
-import { attachWebSocketGateway } from './websocket-gateway.ts';
-import { buildAccountingDeps, type AccountingDeps } from '../../functions/accounting/deps.ts';
-import type { SyncConfig } from '../../functions/accounting/sync.ts';
+import { systemClock, type Clock } from '../../functions/shared/clock.ts';
+import { EventBridgePublisher } from '../../functions/shared/event-publisher.ts';
+import type { HttpEvent } from '../../functions/shared/http.ts';
+import type { Log } from '../../functions/shared/log.ts';
+import type { Platform, PlatformSource } from '../../functions/shared/platform.ts';
+import type { StripeEventHandler } from '../../functions/shared/stripe.ts';
 import { createAccountingReceiver, type AccountingReceiver } from './accounting-receiver.ts';
+import { ensureTables, localTableNames, startLocalDynamo } from './dynamodb.ts';
+import { LocalEventBus, type LocalEventBusOptions } from './event-bus.ts';
+import { LocalMetricsSink, localContext } from './lambda-runtime.ts';
+import { startOcpiPartner, type OcpiPartner } from './ocpi-partner.ts';
+import { seedDemoData, seedDemoPayers } from './seed.ts';
+import { seedDemoFleet, seedDemoRoaming } from './seed-billing.ts';
+import { startStripeEmulator, stripeClientFor, type StripeEmulator, type StripeEmulatorOptions } from './stripe/index.ts';
+import { attachWebSocketGateway, type WebSocketHandlers } from './websocket-gateway.ts';
+
+/** Where the handler modules named in events/routing.ts CONSUMERS are found (entries are relative to it). */
+const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A consumer's handler module, as Lambda and the local stack load it. */
+interface ConsumerModule {
+  createHandler(platform: PlatformSource): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<unknown>;
+}
 
 export type EventConsumer = (event: EventBridgeEvent<string, unknown>) => Promise<void>;
 
@@ -144,6 +156,8 @@ export interface LocalStack {
   ocpiPartner?: OcpiPartner;
   /** The ledger, sync, reconciliation; the local accounting receiver and where entries are sent. */
   accounting: AccountingDeps & { receiver: AccountingReceiver; webhookUrl: string; webhookSecret: string };
+  /** What the handler modules published as metrics (on Lambda, Embedded Metric Format lines in the log). */
+  metrics: LocalMetricsSink;
   close(): Promise<void>;
 }
 
@@ -189,10 +203,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // the consumer's handler at delivery time; an unknown consumer fails delivery (and is retried).
   const handlers: Record<string, EventConsumer> = {};
   const consumerIds = [...new Set(SUBSCRIPTIONS.map((s) => s.consumer))];
+  // Whatever arrives while the stack is still wiring its functions (events the bus redelivers from
+  // its journal, charge points reconnecting to the port, admin calls) waits until they are loaded,
+  // as an event or a request waits for its Lambda function on AWS.
+  let functionsLoaded!: () => void;
+  const ready = new Promise<void>((resolve) => (functionsLoaded = resolve));
   const targets: Record<string, EventConsumer> = Object.fromEntries(
     consumerIds.map((id) => [
       id,
-      (event: EventBridgeEvent<string, unknown>) => {
+      async (event: EventBridgeEvent<string, unknown>) => {
+        await ready;
         const handler = handlers[id];
         if (!handler) throw new Error(`no local handler for consumer ${id}`);
         return handler(event);
@@ -215,107 +235,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://${host}:${port}`;
 
-  const stripeOptions = options.stripe;
-  let stripeEmulator: LocalStack['stripeEmulator'];
-  let stripeSource: LocalStripeSource | undefined;
-  if (stripeOptions && 'emulator' in stripeOptions) {
-    const { emulator: settings, ...common } = stripeOptions;
-    const webhookSecret = settings.webhookSecret ?? `whsec_local_${randomBytes(24).toString('base64url')}`;
-    const emulator = await startStripeEmulator({ clock, ...settings.options, port: settings.port ?? 0, host, dataDir: options.dataDir, webhookSecret, log });
-    // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
-    const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
-    stripeEmulator = { emulator, client, webhookSecret };
-    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret, client };
-  } else {
-    stripeSource = stripeOptions;
-  }
-
-  const deps = buildOcppDeps({
-    dynamo,
-    eventBridge: new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: LOCAL_REQUEST_HANDLER }),
-    managementApi: new ApiGatewayManagementApiClient({ endpoint: baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
-    tables,
-    eventBusName: EVENT_BUS_NAME,
-    config: { heartbeatIntervalSeconds: 300, idleCompletionLimitSeconds: 4 * 3600, ...options.config },
-    clock,
-    log,
-  });
-  const system = createCentralSystem(deps);
-  const payments = stripeSource?.client
-    ? buildPaymentDeps({ dynamo, tables, stores: deps.stores, stripe: stripeSource.client, system, events: deps.events, clock, log })
-    : undefined;
-  const fleet = buildFleetBilling({ dynamo, tables, ...(stripeEmulator || stripeSource?.client ? { stripe: stripeEmulator?.client ?? stripeSource!.client! } : {}), events: deps.events, clock, log });
-  const roaming = buildRoaming({ dynamo, tables, events: deps.events, clock, log, ...(options.roaming?.retryDelaysMs ? { retry: { retryDelaysMs: options.roaming.retryDelaysMs } } : {}) });
-  const webhookSecret = options.accounting?.webhookSecret ?? `vlwh_${randomBytes(24).toString('base64url')}`;
-  const webhookUrl = options.accounting?.webhookUrl ?? `${baseUrl}/accounting/webhook`;
-  const receiver = createAccountingReceiver({ secret: webhookSecret, clock, dataDir: options.dataDir });
-  const accounting = buildAccountingDeps({
-    dynamo,
-    ledgerTable: tables.Ledger,
-    sessionsTable: tables.Sessions,
-    events: deps.events,
-    webhook: { url: webhookUrl, secret: webhookSecret },
-    ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : stripeSource?.client ? { stripe: stripeSource.client } : {}),
-    syncConfig: options.accounting?.syncConfig,
-    clock,
-    log,
-  });
-  Object.assign(
-    handlers,
-    {
-      pricing: createPricingConsumer({ stores: deps.stores, events: deps.events, clock, log }),
-      payments: payments ? createPaymentsConsumer(payments.payments) : cardPaymentsOff(log),
-      fleet: createFleetConsumer(fleet),
-      roaming: createRoamingConsumer(roaming),
-      ...accounting.consumers,
-    },
-    options.consumers,
-  );
-  for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
-  const memberships = buildMembershipDeps({
-    dynamo,
-    entitlementsTable: tables.Entitlements,
-    subscriptions: stripeSource?.subscriptions ?? {
-      retrieve: () => Promise.reject(new Error('no Stripe configured')),
-      list: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('no Stripe configured')) }) }),
-      listForCustomer: () => Promise.reject(new Error('no Stripe configured')),
-    },
-    policy: stripeSource?.policy,
-    clock,
-    log,
-  });
-  const stripeWebhook = stripeSource
-    ? createStripeWebhook({
-        secret: stripeSource.webhookSecret,
-        toleranceSeconds: stripeSource.toleranceSeconds,
-        handlers: mergeHandlers(
-          membershipEventHandlers(memberships.sync),
-          payments && stripeSource.client ? paymentEventHandlers({ payment: payments, stripe: stripeSource.client, events: deps.events, clock, log }) : {},
-          stripeSource.handlers ?? {},
-        ),
-        store: memberships.store,
-        clock,
-        log,
-      })
-    : undefined;
-  const admin = createAdminApi({
-    stores: deps.stores,
-    system,
-    clock,
-    log,
-    adminToken,
-    memberships: { ...memberships, stripeConfigured: Boolean(stripeSource) },
-    ...(payments ? { payments } : {}),
-    fleet,
-    roaming,
-    accounting: { ...accounting, receiver },
-  });
-
+  let websocketHandlers!: WebSocketHandlers;
+  const websocket = ready.then(() => websocketHandlers);
   const gateway = attachWebSocketGateway(server, {
     handlers: {
-      connect: (event) => onConnect(system, event as never),
-      disconnect: (event) => onDisconnect(system, event as never),
-      message: (event) => onMessage(system, event as never),
+      connect: async (event) => (await websocket).connect(event),
+      disconnect: async (event) => (await websocket).disconnect(event),
+      message: async (event) => (await websocket).message(event),
     },
     stage: 'local',
     pathPrefix: '/ocpp/',
@@ -332,7 +258,95 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
   });
 
+
+  const stripeOptions = options.stripe;
+  let stripeEmulator: LocalStack['stripeEmulator'];
+  let stripeSource: LocalStripeSource | undefined;
+  if (stripeOptions && 'emulator' in stripeOptions) {
+    const { emulator: settings, ...common } = stripeOptions;
+    const webhookSecret = settings.webhookSecret ?? `whsec_local_${randomBytes(24).toString('base64url')}`;
+    const emulator = await startStripeEmulator({ clock, ...settings.options, port: settings.port ?? 0, host, dataDir: options.dataDir, webhookSecret, log });
+    // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
+    const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
+    stripeEmulator = { emulator, client, webhookSecret };
+    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret, client };
+  } else {
+    stripeSource = stripeOptions;
+  }
+
+  // The platform every context is composed over: what Lambda reads from its environment
+  // (functions/shared/lambda-platform.ts), here the local stand-ins.
+  const managementApi = new ApiGatewayManagementApiClient({ endpoint: baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const stripeClient = stripeSource?.client;
+  const webhookSecret = options.accounting?.webhookSecret ?? `vlwh_${randomBytes(24).toString('base64url')}`;
+  const webhookUrl = options.accounting?.webhookUrl ?? `${baseUrl}/accounting/webhook`;
+  const metrics = new LocalMetricsSink(log);
+  const platform: Platform = {
+    dynamo,
+    tables,
+    events: new EventBridgePublisher(
+      new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: LOCAL_REQUEST_HANDLER }),
+      EVENT_BUS_NAME,
+    ),
+    connections: () => managementApi,
+    ...(stripeClient && stripeSource ? { stripe: { client: async () => stripeClient, webhookSecret: async () => stripeSource.webhookSecret } } : {}),
+    accountingWebhook: async () => ({ url: webhookUrl, secret: webhookSecret }),
+    env: { ADMIN_TOKEN: adminToken },
+    clock,
+    log,
+    metrics: (service) => metrics.buffer(service),
+  };
+  const platformSource = () => platform;
+
+  // Each context composed once, with this stack's overrides; the handler modules invoked below get
+  // these same instances (perPlatform), and the stack hands them to its callers.
+  const ocpp = composeOcpp(platform, { heartbeatIntervalSeconds: 300, idleCompletionLimitSeconds: 4 * 3600, ...options.config });
+  const payments = await composePayments(platform);
+  const fleet = composeFleet(platform);
+  const roaming = composeRoaming(platform, options.roaming?.retryDelaysMs ? { retry: { retryDelaysMs: options.roaming.retryDelaysMs } } : {});
+  const receiver = createAccountingReceiver({ secret: webhookSecret, clock, dataDir: options.dataDir });
+  const accounting = composeAccounting(platform, {
+    ...(options.accounting?.syncConfig ? { syncConfig: options.accounting.syncConfig } : {}),
+    ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : {}),
+  });
+  const memberships = composeMemberships(platform, {
+    ...(stripeSource ? { subscriptions: stripeSource.subscriptions } : {}),
+    ...(stripeSource?.policy ? { policy: stripeSource.policy } : {}),
+  });
+  if (stripeSource) {
+    await composeStripeWebhook(platform, {
+      secret: stripeSource.webhookSecret,
+      ...(stripeSource.toleranceSeconds === undefined ? {} : { toleranceSeconds: stripeSource.toleranceSeconds }),
+      ...(stripeSource.handlers ? { handlers: stripeSource.handlers } : {}),
+    });
+  }
+  await composeAdmin(platform, { stripeConfigured: Boolean(stripeSource), receiver });
+
+  // The handler modules Lambda runs (the middy chain, the metrics), invoked with a Lambda-shaped context.
+  const invoke = <E, R>(functionName: string, handler: (event: E, context: Context) => Promise<R>) => (event: E) => handler(event, localContext(functionName));
+  for (const [id, spec] of Object.entries(CONSUMERS)) {
+    const module = (await import(pathToFileURL(resolve(REPOSITORY_ROOT, spec.entry)).href)) as ConsumerModule;
+    const consume = invoke(id, module.createHandler(platformSource));
+    handlers[id] = async (event) => {
+      await consume(event);
+    };
+  }
+  if (!payments) handlers.payments = cardPaymentsOff(log);
+  Object.assign(handlers, options.consumers);
+  for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
+  const admin = invoke('admin', createAdminHandler(platformSource));
+  const stripeWebhook = invoke('stripeWebhook', createStripeWebhookHandler(platformSource));
+  const idleSweep = invoke('sweep', createIdleSweepHandler(platformSource));
+  const readerSweep = invoke('readerPaymentSweep', createReaderSweepHandler(platformSource));
+  websocketHandlers = {
+    connect: invoke('connect', createConnectHandler(platformSource)),
+    disconnect: invoke('disconnect', createDisconnectHandler(platformSource)),
+    message: invoke('message', createMessageHandler(platformSource)),
+  };
+  functionsLoaded();
+
   async function serveHttp(req: IncomingMessage, res: ServerResponse) {
+    await ready;
     const url = new URL(req.url ?? '/', baseUrl);
     if (url.pathname === '/' || url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -367,11 +381,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       isBase64Encoded: isWebhook,
       requestContext: { http: { method: req.method ?? 'GET', path: url.pathname } },
     };
-    const result = isWebhook
-      ? stripeWebhook
-        ? await stripeWebhook(event)
-        : { statusCode: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'StripeNotConfigured', message: 'set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET' }) }
-      : await admin(event);
+    const result = isWebhook ? await stripeWebhook(event) : await admin(event);
     res.writeHead(result.statusCode, result.headers);
     res.end(result.body);
   }
@@ -380,7 +390,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   stripeEmulator?.emulator.addWebhookEndpoint(`${baseUrl}/webhooks/stripe`);
 
   if (options.seed ?? true) {
-    if (await seedDemoData(deps.stores, clock.now())) {
+    if (await seedDemoData(ocpp.stores, clock.now())) {
       log.info('seeded demo charge points, id tags and tariff');
       if (stripeEmulator && options.seedPayers) {
         const call = (method: string, path: string, body: unknown) =>
@@ -396,7 +406,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log.info('seeded demo payers in the Stripe emulator: DEMO-RETAIL pays by card, DEMO-MEMBER subscribes to plus');
       }
     }
-    if (await seedDemoFleet(memberships.store, stripeEmulator?.client, clock.now())) log.info('seeded demo fleet account ACME');
+    if (await seedDemoFleet(fleet.accounts, stripeEmulator?.client, clock.now())) log.info('seeded demo fleet account ACME');
   }
   const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log, clock });
   // The partner's URL changes with its port, so its record is written at every start.
@@ -412,8 +422,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           // Fire and forget: an interval tick cannot await. Each sweep catches and logs its own
           // failure, so this cannot reject; the flag keeps ticks from overlapping.
           void Promise.all([
-            system.completeIdleSessions().catch((error) => log.error('idle-session sweep failed', { error: String(error) })),
-            payments?.readers.releaseUnmatched().catch((error) => log.error('reader-payment sweep failed', { error: String(error) })),
+            idleSweep(undefined).catch((error) => log.error('idle-session sweep failed', { error: String(error) })),
+            payments ? readerSweep(undefined).catch((error) => log.error('reader-payment sweep failed', { error: String(error) })) : undefined,
           ])
             .finally(() => (sweeping = false));
         }, sweepIntervalMs)
@@ -428,8 +438,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamoEndpoint: dynamoServer.endpoint,
     eventBusEndpoint,
     bus,
-    stores: deps.stores,
-    system,
+    stores: ocpp.stores,
+    system: ocpp.system,
     stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
     memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
     ...(payments ? { payments } : {}),
@@ -438,6 +448,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     roaming,
     ...(ocpiPartner ? { ocpiPartner } : {}),
     accounting: { ...accounting, receiver, webhookUrl, webhookSecret },
+    metrics,
     async close() {
       if (sweep) clearInterval(sweep);
       await ocpiPartner?.close();

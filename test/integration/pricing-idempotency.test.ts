@@ -5,7 +5,8 @@ import { eventPatternFor, SUBSCRIPTIONS } from '../../events/routing.ts';
 import { createCentralSystem, type CentralSystem } from '../../functions/ocpp/central-system.ts';
 import { createStores, type OcppStores } from '../../functions/ocpp/deps.ts';
 import { hashPassword } from '../../functions/ocpp/domain/passwords.ts';
-import { createPricingConsumer } from '../../functions/pricing/consumer.ts';
+import { buildPricingConsumer, createPriceReader } from '../../functions/pricing/deps.ts';
+import type { PriceReader } from '../../functions/pricing/domain/ports.ts';
 import { parseBillingProfile, parseTariff, priceSession } from '../../functions/pricing/domain/index.ts';
 import { sessionPricingInput } from '../../functions/pricing/session-input.ts';
 import { fixedClock, type Clock } from '../../functions/shared/clock.ts';
@@ -59,6 +60,7 @@ const SESSIONS: Record<string, SessionSpec> = {
 describe('pricing idempotency under at-least-once, unordered delivery', () => {
   let local: LocalTables;
   let stores: OcppStores;
+  let prices: PriceReader;
   let bus: LocalEventBus;
   let system: CentralSystem;
   let consume: (event: BusEvent) => Promise<void>;
@@ -118,6 +120,7 @@ describe('pricing idempotency under at-least-once, unordered delivery', () => {
   beforeAll(async () => {
     local = await startLocalTables('pricing-idempotency');
     stores = createStores(local.client, local.tables);
+    prices = createPriceReader(local.client, local.tables);
     await seedDemoData(stores, clock.now());
     await stores.registry.upsertChargePoint('CP-NO-TARIFF', { passwordHash: await hashPassword(DEMO.password), timeZone: 'Europe/Berlin' }, clock.now().toISOString());
 
@@ -135,7 +138,7 @@ describe('pricing idempotency under at-least-once, unordered delivery', () => {
       new EventBridgeClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
       'voltledger-local',
     );
-    consume = createPricingConsumer({ stores, events, clock, log: silentLog });
+    consume = buildPricingConsumer({ dynamo: local.client, tables: local.tables, events, clock, log: silentLog });
     handlers.pricing = consume;
     system = createCentralSystem({
       ...stores,
@@ -180,7 +183,7 @@ describe('pricing idempotency under at-least-once, unordered delivery', () => {
     });
 
     it.each(priced)('%s: every SessionPriced carries the same event id and the stored figures', async (key) => {
-      const stored = (await stores.sessions.getPrice(transactionIds[key]!))!;
+      const stored = (await prices.getPrice(transactionIds[key]!))!;
       const storedPrice = JSON.parse(stored.priceJson);
       const details = eventsOf('SessionPriced', key).map((e) => e.detail as any);
 
@@ -216,7 +219,7 @@ describe('pricing idempotency under at-least-once, unordered delivery', () => {
 
       // Assess
       expect(samples).toHaveLength(3);
-      expect(JSON.parse((await stores.sessions.getPrice(session.transactionId))!.priceJson)).toEqual(JSON.parse(JSON.stringify(expected)));
+      expect(JSON.parse((await prices.getPrice(session.transactionId))!.priceJson)).toEqual(JSON.parse(JSON.stringify(expected)));
     });
   });
 

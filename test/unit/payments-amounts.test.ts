@@ -431,7 +431,7 @@ describe('incrementDecision', () => {
   // Found by these tests, since fixed (functions/payments/domain/amounts.ts:109-111): with incrementMinStepMinor 0 (the schema allows it)
   // and incrementAtPercent x (100 + incrementHeadroomPercent) <= 10000, the headroom target can be at or
   // below the hold; `target <= holdMinor` then answers 'at-maximum' although the hold (1000) is far below
-  // maxHoldMinor (30000). payments.ts:331 records that as increment_unavailable "the hold is at the
+  // maxHoldMinor (30000). onMeterValues (functions/payments/domain/card-payments.ts) records that as increment_unavailable "the hold is at the
   // policy's maximum" and applies onIncrementUnavailable (`stop` stops the session), and sets
   // incrementRefused so the hold is never raised again. Expected: { action: 'none' } (no raise needed yet).
   it("does not call a hold below maxHoldMinor 'at-maximum' when the headroom target does not exceed it", () => {

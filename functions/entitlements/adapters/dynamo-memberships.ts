@@ -7,8 +7,7 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed, marshall, unmarshall } from '../../shared/dynamo.ts';
-import { idTagKey, type EntitlementRecord } from '../../ocpp/domain/model.ts';
-import type { DriverRecord, FleetAccountRecord, TierRecord } from '../domain/model.ts';
+import { idTagKey, type DriverRecord, type IdTagRecord, type TierRecord } from '../domain/model.ts';
 import type { MembershipStore } from '../domain/ports.ts';
 
 /** Item keys in the Entitlements table; the IDTAG layout is the one the OCPP gateway reads. */
@@ -19,7 +18,6 @@ export const keys = {
   webhook: (eventId: string) => ({ pk: `WEBHOOK#${eventId}`, sk: 'WEBHOOK' }),
   tier: (tier: string) => ({ pk: `TIER#${tier}`, sk: 'TIER' }),
   price: (priceId: string) => ({ pk: `PRICE#${priceId}`, sk: 'PRICE' }),
-  fleet: (accountId: string) => ({ pk: `FLEET#${accountId}`, sk: 'FLEET' }),
 };
 
 const strip = <T>(item: Record<string, unknown>): T => {
@@ -27,7 +25,7 @@ const strip = <T>(item: Record<string, unknown>): T => {
   return rest as T;
 };
 
-/** Drivers, customers, tiers, fleet accounts, webhook dedupe and conditional idTag rewrites. */
+/** Drivers, customers, tiers, webhook dedupe and conditional idTag rewrites. (Fleet accounts beside them are fleet's: functions/fleet/adapters.) */
 export class DynamoMembershipStore implements MembershipStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -151,24 +149,11 @@ export class DynamoMembershipStore implements MembershipStore {
     return (await this.get<{ tier: string }>(keys.price(priceId)))?.tier;
   }
 
-  getFleet(accountId: string) {
-    return this.get<FleetAccountRecord>(keys.fleet(accountId));
-  }
-
-  /** Every fleet account (a filtered Scan: the monthly statement run reads them once a month). */
-  listFleets(): AsyncIterable<FleetAccountRecord> {
-    return this.scanKind<FleetAccountRecord>('FLEET');
-  }
-
-  async putFleet(record: FleetAccountRecord): Promise<void> {
-    await this.put({ ...keys.fleet(record.accountId), ...record });
-  }
-
   getIdTag(idTag: string) {
-    return this.get<EntitlementRecord>(keys.idTag(idTag));
+    return this.get<IdTagRecord>(keys.idTag(idTag));
   }
 
-  replaceIdTag(record: EntitlementRecord, expectedUpdatedAt: string | undefined): Promise<boolean> {
+  replaceIdTag(record: IdTagRecord, expectedUpdatedAt: string | undefined): Promise<boolean> {
     return this.put(
       { ...keys.idTag(record.idTag), ...record },
       expectedUpdatedAt === undefined

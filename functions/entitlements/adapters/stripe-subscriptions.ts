@@ -1,5 +1,4 @@
 import Stripe from 'stripe';
-import { ConfigurationError } from '../../shared/errors.ts';
 import { SubscriptionSourceError } from '../domain/errors.ts';
 import type { SubscriptionSnapshot } from '../domain/model.ts';
 import type { SubscriptionSource } from '../domain/ports.ts';
@@ -64,22 +63,3 @@ export class StripeSubscriptionSource implements SubscriptionSource {
   }
 }
 
-/**
- * The Stripe client from STRIPE_SECRET_KEY; STRIPE_API_HOST / STRIPE_API_PORT / STRIPE_API_PROTOCOL
- * point it at a local Stripe-compatible server instead of api.stripe.com.
- */
-export function stripeFromEnv(env: NodeJS.ProcessEnv = process.env, secretKey = env.STRIPE_SECRET_KEY): Stripe {
-  if (!secretKey) throw new ConfigurationError('environment variable STRIPE_SECRET_KEY is required but not set');
-  const protocol = env.STRIPE_API_PROTOCOL;
-  if (protocol !== undefined && protocol !== 'http' && protocol !== 'https') throw new ConfigurationError(`STRIPE_API_PROTOCOL must be http or https, got "${protocol}"`);
-  return createStripeClient(secretKey, {
-    ...(env.STRIPE_API_HOST ? { host: env.STRIPE_API_HOST } : {}),
-    ...(env.STRIPE_API_PORT ? { port: Number(env.STRIPE_API_PORT) } : {}),
-    ...(protocol ? { protocol } : {}),
-  });
-}
-
-/** A Stripe client with VoltLedger's defaults: retries on network errors and 5xx, a bounded timeout. */
-export function createStripeClient(secretKey: string, endpoint: { host?: string; port?: number; protocol?: 'http' | 'https' } = {}): Stripe {
-  return new Stripe(secretKey, { maxNetworkRetries: 2, timeout: 10_000, ...endpoint, appInfo: { name: 'VoltLedger' } });
-}

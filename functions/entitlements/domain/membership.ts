@@ -1,6 +1,5 @@
-import type { EntitlementRecord } from '../../ocpp/domain/model.ts';
 import type { BillingProfile } from '../../../events/billing.ts';
-import type { DriverRecord, MembershipPolicy, MembershipState, SubscriptionSnapshot, TierRecord } from './model.ts';
+import type { DriverRecord, IdTagRecord, MembershipPolicy, MembershipState, SubscriptionSnapshot, TierRecord } from './model.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -85,11 +84,11 @@ export function driverEntitlement(driver: Pick<DriverRecord, 'membership' | 'def
  * turns an Accepted tag into Blocked and is lifted when the driver can pay again.
  */
 export function applyDriverEntitlement(
-  record: EntitlementRecord,
+  record: IdTagRecord,
   driver: Pick<DriverRecord, 'driverId' | 'version'>,
   entitlement: DriverEntitlement,
   at: string,
-): EntitlementRecord {
+): IdTagRecord {
   const baseStatus = record.baseStatus ?? record.status;
   const { tariffId: _oldTariff, blockedReason: _oldReason, ...rest } = record;
   const blocked = baseStatus === 'Accepted' && entitlement.blocked;

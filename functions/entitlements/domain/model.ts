@@ -1,10 +1,42 @@
-import type { FleetPlan, InvoiceCollection, TaxDetails } from '../../fleet/domain/plan.ts';
+/**
+ * Memberships and the records around the entitlement cache: drivers, their Stripe customer and
+ * membership tiers. The IDTAG records the OCPP gateway reads stay the cache; everything here exists
+ * to rewrite them correctly.
+ */
+
+/** OCPP 1.6 AuthorizationStatus: what Authorize answers for an idTag. */
+export type AuthorizationStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'ConcurrentTx';
 
 /**
- * Memberships and the records around the entitlement cache: drivers, their Stripe customer,
- * membership tiers and fleet accounts. The IDTAG records the OCPP gateway reads stay the cache;
- * everything here exists to rewrite them correctly.
+ * An idTag record of the entitlement cache (the Entitlements table's IDTAG items), which the OCPP
+ * gateway answers Authorize and StartTransaction from and memberships rewrite. `billing` is the
+ * billing profile snapshotted into each session.
  */
+export interface IdTagRecord {
+  idTag: string;
+  status: AuthorizationStatus;
+  expiryDate?: string;
+  parentIdTag?: string;
+  billing?: Record<string, unknown>;
+  /** The transaction this idTag is charging in (single-session enforcement; the OCPP gateway sets and clears it). */
+  activeSession?: { transactionId: number; chargePointId: string; since: string };
+  /** A tariff that applies to this idTag wherever it charges, instead of the charge point's. */
+  tariffId?: string;
+  /** The driver whose membership decides `billing` (and may block the tag when a lapsed member has no payment method). */
+  driverId?: string;
+  /** The status an operator set, kept apart from `status` so a membership block can be lifted again. */
+  baseStatus?: AuthorizationStatus;
+  /** Why `status` differs from `baseStatus` (for example `no-payment-method`). */
+  blockedReason?: string;
+  /** The driver record version this record was derived from; an older derivation never overwrites a newer one. */
+  driverVersion?: number;
+  updatedAt: string;
+}
+
+/** OCPP idTags are CiString20: compared case-insensitively, so records are keyed by the upper-case form. */
+export function idTagKey(idTag: string): string {
+  return idTag.toUpperCase();
+}
 
 /**
  * A Stripe subscription as the membership decision needs it, read fresh from Stripe (never from a
@@ -75,27 +107,6 @@ export interface TierRecord {
   stripePriceIds: string[];
   /** A tariff for members of this tier instead of the charge point's (else the tariff's `member_tiers` apply). */
   tariffId?: string;
-  updatedAt: string;
-}
-
-/** A fleet account billed monthly for its vehicles' idTags (statements: functions/fleet). */
-export interface FleetAccountRecord {
-  accountId: string;
-  name: string;
-  currency: string;
-  billingContact: { name?: string; email: string; phone?: string };
-  taxId?: string;
-  tariffId?: string;
-  /** Per-session billing, or a monthly fee with included energy and an overage rate (default per session). */
-  plan?: FleetPlan;
-  /** VAT rate and treatment of the statements; required to issue one. */
-  taxDetails?: TaxDetails;
-  /** How the Stripe invoice is collected (default: emailed, due in 30 days). */
-  invoiceCollection?: InvoiceCollection;
-  /** The Stripe customer invoiced; without it statements are issued without a Stripe invoice. */
-  stripeCustomerId?: string;
-  /** IANA zone of the account's calendar (periods, line dates); default UTC. */
-  timeZone?: string;
   updatedAt: string;
 }
 

@@ -1,5 +1,4 @@
-import type { EntitlementRecord } from '../../ocpp/domain/model.ts';
-import type { DriverRecord, FleetAccountRecord, SubscriptionSnapshot, TierRecord } from './model.ts';
+import type { DriverRecord, IdTagRecord, SubscriptionSnapshot, TierRecord } from './model.ts';
 
 /**
  * Where subscriptions come from: Stripe (test mode or the local Stripe-compatible server) through
@@ -18,7 +17,7 @@ export interface SubscriptionSource {
 /** Thrown by a SubscriptionSource when Stripe could not be read (network, rate limit, 5xx). */
 export { SubscriptionSourceError } from './errors.ts';
 
-/** The Entitlements table beyond the IDTAG cache: drivers, customers, tiers, fleets, webhook dedupe. */
+/** The Entitlements table: drivers, customers, tiers, webhook dedupe and the IDTAG cache records. */
 export interface MembershipStore {
   getDriver(driverId: string): Promise<DriverRecord | undefined>;
   /**
@@ -37,15 +36,12 @@ export interface MembershipStore {
   putTier(record: TierRecord, previous: TierRecord | undefined): Promise<void>;
   tierForPrice(priceId: string): Promise<string | undefined>;
 
-  getFleet(accountId: string): Promise<FleetAccountRecord | undefined>;
-  putFleet(record: FleetAccountRecord): Promise<void>;
-
-  getIdTag(idTag: string): Promise<EntitlementRecord | undefined>;
+  getIdTag(idTag: string): Promise<IdTagRecord | undefined>;
   /**
    * Replaces an idTag record only if it is still the one read (`expectedUpdatedAt`, undefined: must
    * not exist). False on a conflict: a concurrent admin edit or a newer derivation got there first.
    */
-  replaceIdTag(record: EntitlementRecord, expectedUpdatedAt: string | undefined): Promise<boolean>;
+  replaceIdTag(record: IdTagRecord, expectedUpdatedAt: string | undefined): Promise<boolean>;
 
   /** True when this Stripe event id was processed already. */
   webhookProcessed(eventId: string): Promise<boolean>;

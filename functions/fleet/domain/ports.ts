@@ -1,4 +1,4 @@
-import type { FleetAccountRecord } from '../../entitlements/domain/model.ts';
+import type { FleetAccountRecord } from './account.ts';
 import type { InvoiceCollection } from './plan.ts';
 import type { FleetAccrual, FleetStatement, PlannedInvoiceItem } from './statement.ts';
 
@@ -82,9 +82,16 @@ export interface FleetStore {
 }
 
 /** Fleet accounts (kept in the Entitlements table beside the idTags). */
-export interface FleetAccounts {
+export interface FleetAccountStore {
   getFleet(accountId: string): Promise<FleetAccountRecord | undefined>;
+  /** Creates or replaces an account. */
+  putFleet(record: FleetAccountRecord): Promise<void>;
+  /** Every fleet account (the monthly statement run walks them). */
+  listFleets(): AsyncIterable<FleetAccountRecord>;
 }
+
+/** What fleet billing reads of the accounts. */
+export type FleetAccounts = Pick<FleetAccountStore, 'getFleet'>;
 
 /** Invoices a frozen statement through Stripe (or a stand-in in tests). */
 export interface FleetInvoicer {

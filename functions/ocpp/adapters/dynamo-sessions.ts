@@ -13,14 +13,6 @@ import type { SessionPort, StartKey } from '../domain/ports.ts';
 import { awaitsCompletion, priorStatesFor, type LifecycleWrite } from '../domain/session-lifecycle.ts';
 
 const SESSION_SK = 'SESSION';
-
-/** A session's price as stored: the priced session's JSON and its summary. */
-export interface StoredPrice {
-  priceJson: string;
-  totalMinor: number;
-  currency: string;
-  pricedAt: string;
-}
 const sessionPk = (transactionId: number) => `SESSION#${transactionId}`;
 const awaitKey = (chargePointId: string, connectorId: number) => `AWAIT#${chargePointId}#${connectorId}`;
 /** Partition of the byCompletionDay index: `COMPLETED#<UTC yyyy-mm-dd>` of the completion time. */
@@ -31,6 +23,7 @@ const SESSION_FIELDS = [
   'sessionId', 'transactionId', 'chargePointId', 'connectorId', 'idTag', 'parentIdTag', 'authorizationStatus',
   'startedAt', 'meterStartWh', 'reservationId', 'timeZone', 'siteId', 'tariff', 'billingProfile', 'state',
   'stoppedAt', 'stopRecordedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'flags', 'createdAt',
+  // Written by pricing (functions/pricing/adapters/dynamo-prices.ts), which owns the PRICE item beside the session.
   'pricedAt', 'totalMinor', 'currency', 'pricingError',
 ] as const;
 
@@ -264,78 +257,6 @@ export class DynamoSessionStore implements SessionPort {
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
-    }
-  }
-
-  /**
-   * Stores a session's price once (`PRICE` item beside the session) and copies its summary onto
-   * the session. Returns the stored price: the new one, or the one a previous delivery stored,
-   * whose summary is (re)written too, so a retry after a half-finished attempt completes it.
-   */
-  async recordPrice(transactionId: number, price: StoredPrice): Promise<StoredPrice & { stored: boolean }> {
-    let winner = price;
-    let stored = true;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall({ pk: sessionPk(transactionId), sk: 'PRICE', ...price }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      winner = (await this.getPrice(transactionId))!;
-      stored = false;
-    }
-    await this.writePriceSummary(transactionId, winner);
-    return { ...winner, stored };
-  }
-
-  async getPrice(transactionId: number): Promise<StoredPrice | undefined> {
-    const result = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: sessionPk(transactionId), sk: 'PRICE' }), ConsistentRead: true }),
-    );
-    if (!result.Item) return undefined;
-    const { priceJson, totalMinor, currency, pricedAt } = unmarshall(result.Item);
-    return { priceJson, totalMinor, currency, pricedAt };
-  }
-
-  /** Copies a stored price's summary onto its session; the same values every time, so repeating it is harmless. */
-  async writePriceSummary(transactionId: number, price: StoredPrice): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
-        UpdateExpression: 'SET pricedAt = :at, totalMinor = :total, currency = :currency',
-        // Never create a session that does not exist.
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: marshall({ ':at': price.pricedAt, ':total': price.totalMinor, ':currency': price.currency }),
-      }),
-    );
-  }
-
-  /**
-   * Records once why a session could not be priced (shown by the admin API; the session waits for
-   * a person) and returns the recorded failure, so a re-delivery republishes the same content.
-   */
-  async recordPricingFailure(transactionId: number, reason: string, failedAt: string): Promise<{ reason: string; failedAt: string }> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ pk: sessionPk(transactionId), sk: SESSION_SK }),
-          UpdateExpression: 'SET pricingError = :e',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(pricingError)',
-          ExpressionAttributeValues: marshall({ ':e': { reason, failedAt } }),
-        }),
-      );
-      return { reason, failedAt };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const recorded = (await this.getSession(transactionId))?.pricingError;
-      if (!recorded) throw new Error(`session for transaction ${transactionId} does not exist`);
-      return recorded;
     }
   }
 

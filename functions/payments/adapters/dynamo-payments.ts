@@ -1,6 +1,6 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
-import type { ReaderAuthorization, ReaderRecord, SessionPayment } from '../domain/model.ts';
+import type { CarryItem, ReaderAuthorization, ReaderRecord, SessionPayment } from '../domain/model.ts';
 import type { PaymentPolicy, PolicyScope } from '../domain/policy.ts';
 
 const paymentKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}`, sk: 'PAYMENT' });
@@ -9,14 +9,6 @@ const readerKey = (readerId: string) => ({ pk: `READER#${readerId}`, sk: 'READER
 const connectorPk = (chargePointId: string, connectorId: number) => `CONNECTOR#${chargePointId}#${connectorId}`;
 const carryPk = (key: string) => `CARRY#${key}`;
 const PENDING_AUTH = 'READERAUTH#PENDING';
-
-/** One small amount carried from a session to the driver's next one. */
-export interface CarryItem {
-  fromSessionId: string;
-  currency: string;
-  amountMinor: number;
-  consumedBy?: string;
-}
 
 /** Thrown when a conditional write lost a race: the caller re-reads and tries again. */
 export class StaleWriteError extends Error {

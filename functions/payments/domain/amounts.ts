@@ -1,7 +1,17 @@
 import { isoMinorDigits, minimumChargeMinor, toStripeStep } from '../../shared/money.ts';
 import { scaleNumber } from '../../shared/decimal.ts';
-import type { Tariff } from '../../pricing/domain/tariff.ts';
 import type { HoldAmountPolicy, PaymentPolicy } from './policy.ts';
+
+/**
+ * A tariff as the hold estimate reads it: its currency and the prices it takes the highest of
+ * (OCPI price components: `price` excl. VAT per unit, `vat` in percent; the idle fee's cap).
+ * Pricing's parsed tariff has these fields and more (domain/ports.ts TariffParser).
+ */
+export interface PaymentTariff {
+  currency: string;
+  elements: ReadonlyArray<{ price_components: ReadonlyArray<{ type: string; price: number; vat?: number }> }>;
+  voltledger?: { idle_fee?: { max_price?: number; vat?: number } };
+}
 
 /** What the hold estimate was made of, shown in the admin view. */
 export interface HoldEstimate {
@@ -29,7 +39,7 @@ function inclVatScaled(price: number, vat: number | undefined): bigint {
  * stripeStepMinor: every minor unit for most currencies; 10 fils for BHD, 1 ariary for MGA).
  * Exact: prices are scaled BigInts, never binary floats.
  */
-export function holdAmount(input: { policy: Pick<PaymentPolicy, 'hold'>; tariff: Tariff | undefined; currency: string; chargerMaxPowerKw?: number }): HoldEstimate {
+export function holdAmount(input: { policy: Pick<PaymentPolicy, 'hold'>; tariff: PaymentTariff | undefined; currency: string; chargerMaxPowerKw?: number }): HoldEstimate {
   const minimum = minimumChargeMinor(input.currency);
   const chargeable = (minor: number) => toStripeStep(minor, input.currency, 'up');
   const hold: HoldAmountPolicy = input.policy.hold;

@@ -118,6 +118,15 @@ export interface SessionPayment {
   updatedAt: string;
 }
 
+/** One small amount carried from a session to the payer's next one. */
+export interface CarryItem {
+  fromSessionId: string;
+  currency: string;
+  amountMinor: number;
+  /** The session that took it into its settlement. */
+  consumedBy?: string;
+}
+
 /** Small amounts carried to a driver's next session, per currency. */
 export interface CarryBalance {
   key: string;

@@ -1,4 +1,57 @@
+import type { OutgoingEvent } from '../../../events/contract.ts';
 import type { HoldFailureReason } from '../../../events/payment-events.ts';
+import type { PaymentTariff } from './amounts.ts';
+import type { CarryItem, ReaderAuthorization, ReaderRecord, SessionPayment } from './model.ts';
+import type { PaymentPolicy, PolicyScope } from './policy.ts';
+
+// ---------------------------------------------------------------------------------------------
+// What card payments own: the Payments table (functions/payments/adapters/dynamo-payments.ts).
+// ---------------------------------------------------------------------------------------------
+
+/** Sessions' payment records, small amounts carried between sessions, and payment policies. */
+export interface PaymentStore {
+  get(sessionId: string): Promise<SessionPayment | undefined>;
+  /** Creates the record; false when one exists already. */
+  create(record: SessionPayment): Promise<boolean>;
+  /**
+   * Read-modify-write with optimistic concurrency (`version`), retried on a lost race. `change`
+   * returns the new record, or undefined to leave it as it is (the current record is returned then).
+   * Resolves undefined when there is no record.
+   */
+  update(sessionId: string, change: (current: SessionPayment) => SessionPayment | undefined): Promise<SessionPayment | undefined>;
+  /** Carried amounts of a payer in a currency not yet consumed, plus those `sessionId` consumed already. */
+  carried(key: string, currency: string, sessionId: string): Promise<CarryItem[]>;
+  /** Claims a carried amount for `sessionId`; false when another session took it first. */
+  claimCarried(key: string, item: CarryItem, sessionId: string): Promise<boolean>;
+  /** Records a small amount to carry to the payer's next session (idempotent per source session). */
+  carry(key: string, item: Omit<CarryItem, 'consumedBy'>, at: string): Promise<void>;
+  getPolicy(scope: PolicyScope, id: string): Promise<PaymentPolicy | undefined>;
+}
+
+/** Card readers and the card authorizations waiting at them for a session. */
+export interface ReaderStore {
+  getReader(readerId: string): Promise<ReaderRecord | undefined>;
+  putReader(reader: ReaderRecord): Promise<void>;
+  listReaders(): Promise<ReaderRecord[]>;
+  /** Stores an authorization; idempotent per PaymentIntent. */
+  putReaderAuthorization(auth: ReaderAuthorization): Promise<ReaderAuthorization>;
+  /** Authorizations on a connector, newest first. */
+  readerAuthorizations(chargePointId: string, connectorId: number): Promise<ReaderAuthorization[]>;
+  /** Matches an authorization to a session; false when another session (or a cancel) took it. */
+  claimReaderAuthorization(auth: ReaderAuthorization, sessionId: string): Promise<boolean>;
+  /** Closes an unmatched authorization to sessions; false when a session claimed it first. It stays pending until released. */
+  cancelReaderAuthorization(auth: ReaderAuthorization, at: string): Promise<boolean>;
+  /** The hold of a cancelled authorization was released at the provider: no longer pending. */
+  markReaderAuthorizationReleased(auth: ReaderAuthorization, at: string): Promise<void>;
+  recordRemoteStart(auth: ReaderAuthorization, remoteStart: NonNullable<ReaderAuthorization['remoteStart']>): Promise<void>;
+  /** Unmatched authorizations (cancelled but not released included) whose window closed before `before`. */
+  expiredReaderAuthorizations(before: string): Promise<ReaderAuthorization[]>;
+}
+
+/** The event bus: payment events out. Throws when any event is not accepted. */
+export interface EventPublisher {
+  publish(events: OutgoingEvent[]): Promise<void>;
+}
 
 /**
  * The card provider (Stripe) as the payment flows need it. Transient failures throw; card outcomes
@@ -66,15 +119,41 @@ export interface SessionStopper {
 // ---------------------------------------------------------------------------------------------
 // What card payments read and write in other contexts, declared here as payments needs it (the
 // methods it calls, the fields it reads). The composition root (functions/payments/deps.ts) passes
-// the OCPP gateway's and the memberships' stores, which satisfy these structurally.
+// implementations that satisfy these structurally.
 // ---------------------------------------------------------------------------------------------
 
+/** A tariff version as a session or charge point refers to it. */
+export interface TariffVersionRef {
+  tariffId: string;
+  version: number;
+}
+
+/** What payments reads of a charging session (the OCPP context's session record has these fields and more). */
+export interface PaymentSession {
+  transactionId: number;
+  chargePointId: string;
+  connectorId: number;
+  /** `started` while charging; `stopped` / `completed` after. */
+  state: string;
+  startedAt: string;
+  meterStartWh: number;
+  meterStopWh?: number;
+  stoppedAt?: string;
+  tariff: TariffVersionRef | null;
+}
+
+/** A meter sample as stored: its timestamp and OCPP SampledValues (`value`, `measurand`, `unit`, `phase`, ...). */
+export interface MeterReading {
+  timestamp: string;
+  sampledValue: ReadonlyArray<Readonly<Record<string, string>>>;
+}
+
 /**
- * The OCPP sessions being paid for: a session and its meter samples. `Session` and `Sample` are the
- * records as the OCPP context stores them (payments hands them to pricing unchanged), so they are
- * parameters here rather than copies of that context's model.
+ * The sessions being paid for: a session and its meter samples. `Session` and `Sample` are the
+ * records as the OCPP context stores them, passed on whole to the {@link SessionCostEstimator}, so
+ * they are parameters here, constrained to what payments itself reads.
  */
-export interface SessionReader<Session, Sample> {
+export interface SessionReader<Session extends PaymentSession = PaymentSession, Sample extends MeterReading = MeterReading> {
   getSession(transactionId: number): Promise<Session | undefined>;
   samples(transactionId: number): Promise<Sample[]>;
 }
@@ -96,6 +175,25 @@ export interface ChargePointReader<Status> {
 export interface TariffReader {
   get(tariffId: string, version?: number): Promise<{ tariffJson: string } | undefined>;
   currentVersion(tariffId: string): Promise<{ version: number } | undefined>;
+}
+
+/**
+ * Reads a stored tariff's JSON under pricing's rules. `Tariff` is pricing's parsed tariff, which
+ * has the fields payments reads and more; payments hands it whole to the {@link SessionCostEstimator}.
+ */
+export interface TariffParser<Tariff extends PaymentTariff = PaymentTariff> {
+  /** @throws ValidationError when the JSON is not a valid tariff. */
+  parse(tariffJson: string): Tariff;
+}
+
+/**
+ * The exact price of a session so far, by pricing's rules: the running cost that decides when a
+ * hold is raised. `session` arrives as if it had stopped at the latest register reading, and
+ * `completedAt` is that reading's time.
+ */
+export interface SessionCostEstimator<Session extends PaymentSession = PaymentSession, Sample extends MeterReading = MeterReading, Status = unknown, Tariff extends PaymentTariff = PaymentTariff> {
+  /** The total incl. VAT in integer minor units of the tariff's currency. @throws ValidationError when the session's billing profile is invalid. */
+  costSoFar(input: { session: Session; samples: Sample[]; statusTimeline: Status[]; tariff: Tariff; completedAt: string }): Promise<number>;
 }
 
 /** What payments reads of an idTag's entitlement: the driver whose saved card pays for its sessions. */

@@ -1,4 +1,4 @@
-import type { MeterSample } from '../../ocpp/domain/model.ts';
+import type { MeterReading } from './ports.ts';
 import { parseScaled } from '../../shared/decimal.ts';
 
 const REGISTER = 'Energy.Active.Import.Register';
@@ -8,7 +8,7 @@ const REGISTER = 'Energy.Active.Import.Register';
  * none carries one: the running cost prices the session as if it stopped at that reading.
  * Only whole-charger readings count (no `phase`), in Wh or kWh, read as exact decimals.
  */
-export function latestRegisterWh(samples: readonly MeterSample[]): { wh: number; at: string } | undefined {
+export function latestRegisterWh(samples: readonly MeterReading[]): { wh: number; at: string } | undefined {
   let best: { wh: number; at: string } | undefined;
   for (const sample of samples) {
     for (const value of sample.sampledValue) {

@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
-import { idTagKey } from '../../ocpp/domain/model.ts';
+import { idTagKey } from '../domain/tokens.ts';
 import type { CdrRecord, DeliveryAttempt, RoamingPartner, SiteLocation } from '../domain/model.ts';
 import type { RoamingStore, StoredToken } from '../domain/ports.ts';
 

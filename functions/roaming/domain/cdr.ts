@@ -1,7 +1,47 @@
 import { decimalToMinor } from '../../shared/money.ts';
 import { divRoundHalfUp, formatScaledTrimmed, numberToDecimalString, parseScaled } from '../../shared/decimal.ts';
-import type { OcpiTariff, PricedSession } from '../../pricing/domain/index.ts';
 import type { ConnectorSpec, OcpiToken, SiteLocation } from './model.ts';
+
+/**
+ * An OCPI 2.2.1 Tariff object as exported to the partner (functions/pricing's OCPI export); the CDR
+ * carries it whole, and the CDR schema checks it.
+ */
+export interface OcpiTariffDocument {
+  id: string;
+  country_code: string;
+  party_id: string;
+  currency: string;
+  [field: string]: unknown;
+}
+
+/** An amount excl. and incl. VAT as exact decimal texts. */
+export interface DecimalPrice {
+  excl_vat: string;
+  incl_vat: string;
+}
+
+/**
+ * What a CDR is built from of the priced session (pricing's PricedSession JSON, as stored): its
+ * times, totals and the periods of its explanation.
+ */
+export interface CdrPricedSession {
+  currency: string;
+  /** IANA zone the session was priced in. */
+  timeZone: string;
+  start_date_time: string;
+  end_date_time: string;
+  total_cost: DecimalPrice;
+  total_fixed_cost: DecimalPrice;
+  total_energy_cost: DecimalPrice;
+  total_time_cost: DecimalPrice;
+  total_parking_cost: DecimalPrice;
+  /** kWh, exact. */
+  total_energy: string;
+  /** Hours, to 6 decimals. */
+  total_time: string;
+  total_parking_time: string;
+  periods: Array<{ start_date_time: string; state: 'CHARGING' | 'PARKING'; energy_kwh: string; duration_s: string }>;
+}
 
 /** An OCPI 2.2.1 CDR as VoltLedger writes it (validated against functions/roaming/schema/cdr-2.2.1.schema.json). */
 export interface OcpiCdrDocument {
@@ -30,7 +70,7 @@ export interface OcpiCdrDocument {
     connector_power_type: ConnectorSpec['power_type'];
   };
   currency: string;
-  tariffs: OcpiTariff[];
+  tariffs: OcpiTariffDocument[];
   charging_periods: Array<{ start_date_time: string; dimensions: Array<{ type: 'ENERGY' | 'TIME' | 'PARKING_TIME'; volume: number }>; tariff_id: string }>;
   total_cost: { excl_vat: number; incl_vat: number };
   total_fixed_cost?: { excl_vat: number; incl_vat: number };
@@ -55,9 +95,9 @@ export interface CdrInput {
   token: OcpiToken;
   location: SiteLocation;
   /** The session priced under the OCPI export of its tariff (billing profile `roaming`). */
-  priced: PricedSession;
+  priced: CdrPricedSession;
   /** The tariff exactly as exported to the partner. */
-  tariff: OcpiTariff;
+  tariff: OcpiTariffDocument;
   lastUpdated: string;
 }
 

@@ -1,5 +1,8 @@
+import type { OutgoingEvent } from '../../../events/contract.ts';
+import type { DecimalPrice, OcpiCdrDocument, OcpiTariffDocument } from './cdr.ts';
 import type { PushAnswer } from './delivery.ts';
 import type { CdrRecord, DeliveryAttempt, OcpiToken, RoamingPartner, SiteLocation } from './model.ts';
+import type { IdTagEntitlement } from './tokens.ts';
 
 /** A partner's token as stored: the OCPI object and whose it is. */
 export interface StoredToken {
@@ -42,22 +45,17 @@ export interface CdrPusher {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What roaming reads and writes in the OCPP gateway's tables, declared as roaming needs it. The
-// composition root (functions/roaming/deps.ts) passes the OCPP context's stores, which satisfy
-// these structurally.
+// What roaming reads and writes of other contexts' records, declared as roaming needs it and
+// implemented by roaming's own adapters (functions/roaming/adapters) over the shared tables.
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The entitlement cache (the IDTAG records Authorize reads), where partners' tokens become idTags.
- * `Entitlement` is the record as the OCPP context defines it (roaming writes it whole and answers
- * with it), so it is a parameter here rather than a copy of that context's model.
- */
-export interface EntitlementCache<Entitlement> {
-  get(idTag: string): Promise<Entitlement | undefined>;
-  put(record: Entitlement): Promise<void>;
+/** The entitlement cache (the IDTAG records Authorize reads), where partners' tokens become idTags. */
+export interface EntitlementCache {
+  get(idTag: string): Promise<IdTagEntitlement | undefined>;
+  put(record: IdTagEntitlement): Promise<void>;
 }
 
-/** A priced session's price as stored (the PricedSession JSON), for its CDR. */
+/** A priced session's price as pricing stored it (the PricedSession JSON), for its CDR. */
 export interface SessionPriceReader {
   getPrice(transactionId: number): Promise<{ priceJson: string } | undefined>;
 }
@@ -65,4 +63,20 @@ export interface SessionPriceReader {
 /** Stored tariffs: a version (the current one without `version`), its JSON exactly as accepted. */
 export interface TariffReader {
   get(tariffId: string, version?: number): Promise<{ tariffId: string; version: number; tariffJson: string } | undefined>;
+}
+
+/**
+ * Pricing's tariff rules as roaming uses them: the OCPI export of a stored tariff and the repricing
+ * of a CDR under it (a check that the CDR says what the session cost).
+ */
+export interface TariffRules {
+  /** The stored tariff JSON as OCPI 2.2.1 says it, and what the export had to drop. */
+  exportToOcpi(tariffJson: string): { tariff: OcpiTariffDocument; dropped: string[] };
+  /** The CDR's total cost priced under the exported tariff in `timeZone` (exact decimal texts). */
+  repriceCdr(tariff: OcpiTariffDocument, cdr: OcpiCdrDocument, timeZone: string): DecimalPrice;
+}
+
+/** Publishes roaming's events; throws when any is not accepted. */
+export interface RoamingEventPort {
+  publish(events: OutgoingEvent[]): Promise<void>;
 }

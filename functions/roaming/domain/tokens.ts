@@ -1,9 +1,35 @@
 import { ValidationError } from '../../shared/errors.ts';
-import type { AuthorizationStatus, EntitlementRecord } from '../../ocpp/domain/model.ts';
 import type { OcpiToken, RoamingPartner } from './model.ts';
 
 /** OCPP 1.6 idTags are CiString20. */
 const ID_TAG_MAX = 20;
+
+/** OCPP 1.6 AuthorizationStatus: what Authorize answers for an idTag. */
+export type AuthorizationStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'ConcurrentTx';
+
+/** OCPP idTags are CiString20: compared case-insensitively, so records are keyed by the upper-case form. */
+export function idTagKey(idTag: string): string {
+  return idTag.toUpperCase();
+}
+
+/**
+ * An idTag record of the entitlement cache (the record Authorize answers from), as roaming writes
+ * it for a partner's token and reads it back. Fields roaming does not write (a local card's driver,
+ * say) are kept as they are read.
+ */
+export interface IdTagEntitlement {
+  idTag: string;
+  status: AuthorizationStatus;
+  expiryDate?: string;
+  parentIdTag?: string;
+  /** The billing profile; `{kind: 'roaming', partnerId}` for a partner's token. */
+  billing?: Record<string, unknown>;
+  tariffId?: string;
+  blockedReason?: string;
+  /** The transaction the idTag is charging in (single-session enforcement); kept across a token update. */
+  activeSession?: { transactionId: number; chargePointId: string; since: string };
+  updatedAt: string;
+}
 
 /**
  * How a partner's OCPI token answers OCPP Authorize, from the entitlement cache (no request to the
@@ -32,7 +58,7 @@ export function authorizationFor(token: OcpiToken, partner: RoamingPartner): { s
  *
  * @throws ValidationError when the token cannot be an OCPP 1.6 idTag or is not the partner's.
  */
-export function entitlementForToken(token: OcpiToken, partner: RoamingPartner, now: string): EntitlementRecord {
+export function entitlementForToken(token: OcpiToken, partner: RoamingPartner, now: string): IdTagEntitlement {
   if (token.country_code.toUpperCase() !== partner.countryCode || token.party_id.toUpperCase() !== partner.partyId) {
     throw new ValidationError(`token ${token.uid} belongs to ${token.country_code}/${token.party_id}, partner ${partner.partnerId} is ${partner.countryCode}/${partner.partyId}`, 'party_id');
   }

@@ -1,6 +1,7 @@
 import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoSessionStore } from '../../../functions/ocpp/adapters/dynamo-sessions.ts';
+import { DynamoPriceStore } from '../../../functions/pricing/adapters/dynamo-prices.ts';
 import { sessionIdFor, type MeterSample, type SessionRecord } from '../../../functions/ocpp/domain/model.ts';
 import type { SessionPort, StartKey } from '../../../functions/ocpp/domain/ports.ts';
 import { marshall, unmarshall } from '../../../functions/shared/dynamo.ts';
@@ -54,10 +55,13 @@ function aStartKey(overrides: Partial<StartKey> = {}): StartKey {
 describe('DynamoSessionStore on local DynamoDB', () => {
   let local: LocalTables;
   let store: DynamoSessionStore;
+  // The price beside the session is pricing's record (functions/pricing/adapters/dynamo-prices.ts).
+  let prices: DynamoPriceStore;
 
   beforeAll(async () => {
     local = await startLocalTables('sessions-store');
     store = new DynamoSessionStore(local.client, local.tables.Sessions);
+    prices = new DynamoPriceStore(local.client, local.tables.Sessions);
   });
 
   afterAll(async () => {
@@ -275,23 +279,23 @@ describe('DynamoSessionStore on local DynamoDB', () => {
       const first = aPrice(117, t(60));
 
       // Act
-      const stored = await store.recordPrice(session.transactionId, first);
-      const again = await store.recordPrice(session.transactionId, aPrice(999, t(61)));
+      const stored = await prices.recordPrice(session.transactionId, first);
+      const again = await prices.recordPrice(session.transactionId, aPrice(999, t(61)));
 
       // Assess
       expect(stored).toEqual({ ...first, stored: true });
       expect(again).toEqual({ ...first, stored: false });
-      expect(await store.getPrice(session.transactionId)).toEqual(first);
+      expect(await prices.getPrice(session.transactionId)).toEqual(first);
       expect(await store.getSession(session.transactionId)).toMatchObject({ pricedAt: t(60), totalMinor: 117, currency: 'EUR' });
     });
 
     it('stores one price when 10 deliveries record theirs at once, and answers each with it', async () => {
       const session = await store.createSession(aSession());
 
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.recordPrice(session.transactionId, aPrice(100 + i, t(60 + i)))));
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => prices.recordPrice(session.transactionId, aPrice(100 + i, t(60 + i)))));
 
       expect(results.filter((r) => r.stored)).toHaveLength(1);
-      const stored = await store.getPrice(session.transactionId);
+      const stored = await prices.getPrice(session.transactionId);
       for (const { stored: _stored, ...result } of results) expect(result).toEqual(stored);
       expect((await store.getSession(session.transactionId))?.totalMinor).toBe(JSON.parse(stored!.priceJson).totalMinor);
     });
@@ -306,7 +310,7 @@ describe('DynamoSessionStore on local DynamoDB', () => {
       expect((await store.getSession(session.transactionId))?.totalMinor).toBeUndefined();
 
       // Act
-      const retry = await store.recordPrice(session.transactionId, aPrice(999, t(61)));
+      const retry = await prices.recordPrice(session.transactionId, aPrice(999, t(61)));
 
       // Assess
       expect(retry).toEqual({ ...first, stored: false });
@@ -315,21 +319,21 @@ describe('DynamoSessionStore on local DynamoDB', () => {
 
     it('never creates a session by pricing or failing an unknown transaction', async () => {
       const transactionId = aTransactionId();
-      await expect(store.recordPrice(transactionId, aPrice(1, t(60)))).rejects.toThrow();
-      await expect(store.recordPricingFailure(transactionId, 'no tariff', t(60))).rejects.toThrow();
+      await expect(prices.recordPrice(transactionId, aPrice(1, t(60)))).rejects.toThrow();
+      await expect(prices.recordPricingFailure(transactionId, 'no tariff', t(60))).rejects.toThrow();
       expect(await store.getSession(transactionId)).toBeUndefined();
     });
 
     it('records a pricing failure once and answers every later attempt with the first one', async () => {
       const session = await store.createSession(aSession());
-      expect(await store.recordPricingFailure(session.transactionId, 'no tariff', t(60))).toEqual({ reason: 'no tariff', failedAt: t(60) });
-      expect(await store.recordPricingFailure(session.transactionId, 'no tariff', t(61))).toEqual({ reason: 'no tariff', failedAt: t(60) });
+      expect(await prices.recordPricingFailure(session.transactionId, 'no tariff', t(60))).toEqual({ reason: 'no tariff', failedAt: t(60) });
+      expect(await prices.recordPricingFailure(session.transactionId, 'no tariff', t(61))).toEqual({ reason: 'no tariff', failedAt: t(60) });
       expect((await store.getSession(session.transactionId))?.pricingError).toEqual({ reason: 'no tariff', failedAt: t(60) });
     });
 
     it('has no price for a session never priced', async () => {
       const session = await store.createSession(aSession());
-      expect(await store.getPrice(session.transactionId)).toBeUndefined();
+      expect(await prices.getPrice(session.transactionId)).toBeUndefined();
       expect((await store.getSession(session.transactionId))?.totalMinor).toBeUndefined();
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FleetAccountRecord } from '../../../functions/entitlements/domain/model.ts';
+import type { FleetAccountRecord } from '../../../functions/fleet/domain/account.ts';
 import { FleetBillingError } from '../../../functions/fleet/domain/statement.ts';
 import { StatementBusyError, type FleetBilling, type StatementView } from '../../../functions/fleet/fleet-billing.ts';
 import { createStatementRun, previousMonth } from '../../../functions/fleet/statement-run.ts';

@@ -1,15 +1,13 @@
-import type Stripe from 'stripe';
-import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
-import type { Clock } from '../shared/clock.ts';
-import { isStripeAmount, minorToDecimal, stripeStepMinor } from '../shared/money.ts';
-import type { Log } from '../shared/log.ts';
-import type { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
-import type { RefundRecord, RefundRequest, SessionPayment } from './domain/model.ts';
-import type { PaymentGateway } from './domain/ports.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { isStripeAmount, minorToDecimal, stripeStepMinor } from '../../shared/money.ts';
+import type { Log } from '../../shared/log.ts';
+import type { RefundRecord, RefundRequest, SessionPayment } from './model.ts';
+import type { PaymentGateway, PaymentStore } from './ports.ts';
 
 export interface RefundDeps {
-  store: DynamoPaymentStore;
-  gateway: PaymentGateway;
+  store: Pick<PaymentStore, 'get' | 'update'>;
+  gateway: Pick<PaymentGateway, 'refund' | 'getRefund'>;
   clock: Clock;
   log: Log;
 }
@@ -27,33 +25,6 @@ function capturedByIntent(p: SessionPayment): Array<{ paymentIntentId: string; c
   if (outcome.holdPaymentIntentId && outcome.capturedMinor > 0) captures.push({ paymentIntentId: outcome.holdPaymentIntentId, capturedMinor: outcome.capturedMinor });
   if (outcome.chargePaymentIntentId && outcome.topUpMinor > 0) captures.push({ paymentIntentId: outcome.chargePaymentIntentId, capturedMinor: outcome.topUpMinor });
   return captures;
-}
-
-/** The admin view of a session's payment: provider, ids, status and amounts. */
-export function paymentView(p: SessionPayment) {
-  const outcome = p.settlement?.outcome;
-  const refunds = Object.values(p.refunds ?? {}).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  const capturedMinor = (outcome?.capturedMinor ?? 0) + (outcome?.topUpMinor ?? 0);
-  return {
-    provider: p.provider,
-    channel: p.channel,
-    status: p.status,
-    currency: p.currency,
-    paymentIntentIds: [p.hold?.paymentIntentId, p.settlement?.charge?.paymentIntentId].filter((id): id is string => Boolean(id)),
-    ...(p.readerId ? { readerId: p.readerId } : {}),
-    ...(p.customerId ? { customerId: p.customerId } : {}),
-    authorizedMinor: p.hold?.paymentIntentId && p.status !== 'hold_failed' ? p.hold.amountMinor : 0,
-    capturedMinor,
-    refundedMinor: refunds.filter((r) => r.status === 'succeeded').reduce((sum, r) => sum + r.amountMinor, 0),
-    outcome: outcome ?? null,
-    hold: p.hold ?? null,
-    holdFailure: p.holdFailure ?? null,
-    runningCost: p.running ?? null,
-    increments: p.increments,
-    incrementRefused: p.incrementRefused ?? null,
-    settlementSteps: p.settlement ? { plannedAt: p.settlement.plannedAt, plan: p.settlement.plan, incremented: p.settlement.incremented, capturedMinor: p.settlement.capturedMinor, canceled: p.settlement.canceled, charge: p.settlement.charge } : null,
-    refunds,
-  };
 }
 
 /**
@@ -127,9 +98,8 @@ export function createRefunds(deps: RefundDeps) {
     return issued;
   }
 
-  /** refund.created / refund.updated / refund.failed: re-read the refund and record its status on the session. */
-  async function onRefundEvent(event: Stripe.Event): Promise<void> {
-    const refundId = (event.data.object as { id: string }).id;
+  /** A refund changed at the provider (refund.created / refund.updated / refund.failed): re-read it and record its status on the session. */
+  async function onRefundEvent(refundId: string): Promise<void> {
     const current = await gateway.getRefund(refundId);
     if (!current.sessionId || !current.paymentIntentId) return;
     await store.update(current.sessionId, (p) => {

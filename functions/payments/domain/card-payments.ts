@@ -1,4 +1,4 @@
-import { buildEvent, type OutgoingEvent } from '../../events/contract.ts';
+import { buildEvent, type EventData } from '../../../events/contract.ts';
 import {
   PaymentHoldFailed,
   PaymentHoldIncreased,
@@ -6,39 +6,66 @@ import {
   PaymentHoldPlaced,
   SessionPaymentSettled,
   type HoldFailureReason,
-} from '../../events/payment-events.ts';
-import { paidByCard } from '../../events/billing.ts';
-import type { SessionPriced } from '../../events/pricing-events.ts';
-import type { SessionMeterValues, SessionStarted } from '../../events/session-events.ts';
-import type { EventData } from '../../events/contract.ts';
-import type { ConnectorStatusRecord, MeterSample, SessionRecord } from '../ocpp/domain/model.ts';
-import type { EventPort } from '../ocpp/domain/ports.ts';
-import { parseBillingProfile, parseTariff, priceSession, type Tariff } from '../pricing/domain/index.ts';
-import { sessionPricingInput } from '../pricing/session-input.ts';
-import type { Clock } from '../shared/clock.ts';
-import type { Log } from '../shared/log.ts';
-import type { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
-import { holdAmount, incrementDecision } from './domain/amounts.ts';
-import type { HoldFailure, SessionPayment, SettlementProgress, SettlementRecord } from './domain/model.ts';
-import { DEFAULT_PAYMENT_POLICY, type PaymentPolicy } from './domain/policy.ts';
-import type { ChargePointReader, DriverReader, EntitlementReader, HoldSnapshot, PaymentGateway, SessionReader, SessionStopper, TariffReader } from './domain/ports.ts';
-import { latestRegisterWh } from './domain/running.ts';
-import { fallbackAfterExpiredHold, fallbackAfterRefusedIncrement, planSettlement, type HoldState, type SettlementInput, type SettlementPlan } from './domain/settlement.ts';
+} from '../../../events/payment-events.ts';
+import { BillingProfileSchema, paidByCard } from '../../../events/billing.ts';
+import type { SessionPriced } from '../../../events/pricing-events.ts';
+import type { SessionMeterValues, SessionStarted } from '../../../events/session-events.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { validationErrorFrom } from '../../shared/errors.ts';
+import type { Log } from '../../shared/log.ts';
+import { holdAmount, incrementDecision, type PaymentTariff } from './amounts.ts';
+import type { HoldFailure, SessionPayment, SettlementProgress, SettlementRecord } from './model.ts';
+import { DEFAULT_PAYMENT_POLICY, type PaymentPolicy } from './policy.ts';
+import type {
+  ChargePointReader,
+  DriverReader,
+  EntitlementReader,
+  EventPublisher,
+  HoldSnapshot,
+  MeterReading,
+  PaymentGateway,
+  PaymentSession,
+  PaymentStore,
+  ReaderStore,
+  SessionCostEstimator,
+  SessionReader,
+  SessionStopper,
+  TariffParser,
+  TariffReader,
+} from './ports.ts';
+import { latestRegisterWh } from './running.ts';
+import { fallbackAfterExpiredHold, fallbackAfterRefusedIncrement, planSettlement, type HoldState, type SettlementInput, type SettlementPlan } from './settlement.ts';
 
-export interface PaymentsDeps {
-  store: DynamoPaymentStore;
+/**
+ * What card payments need, as ports (domain/ports.ts). `Session`, `Sample` and `Status` are the
+ * OCPP context's records as its stores return them, `Tariff` pricing's parsed tariff; payments reads
+ * the fields its port types name and hands them whole to the cost estimator.
+ */
+export interface PaymentsDeps<Session extends PaymentSession = PaymentSession, Sample extends MeterReading = MeterReading, Status = unknown, Tariff extends PaymentTariff = PaymentTariff> {
+  store: PaymentStore & Pick<ReaderStore, 'readerAuthorizations' | 'claimReaderAuthorization'>;
   gateway: PaymentGateway;
   stopper: SessionStopper;
-  sessions: SessionReader<SessionRecord, MeterSample>;
-  registry: ChargePointReader<ConnectorStatusRecord>;
+  sessions: SessionReader<Session, Sample>;
+  registry: ChargePointReader<Status>;
   tariffs: Pick<TariffReader, 'get'>;
+  tariffParser: TariffParser<Tariff>;
+  costs: SessionCostEstimator<Session, Sample, Status, Tariff>;
   entitlements: EntitlementReader;
   drivers: DriverReader;
-  events: EventPort;
+  events: EventPublisher;
   clock: Clock;
   log: Log;
   /** Called once a session's payment is settled (reader payments re-arm their reader); a failure here is logged, not retried. */
   afterSettled?: (payment: SessionPayment) => Promise<void>;
+}
+
+/**
+ * Validates a session's billing profile snapshot.
+ * @throws ValidationError naming the offending field.
+ */
+function validateBillingProfile(profile: Record<string, unknown>): void {
+  const result = BillingProfileSchema.safeParse(profile);
+  if (!result.success) throw validationErrorFrom(result.error, 'billing profile');
 }
 
 /** Idempotency keys: one per session and step, so a retry replays Stripe's first answer. */
@@ -69,7 +96,7 @@ function refOf(p: SessionRef) {
  * - SessionPriced: plan the settlement once (stored before any money moves), then execute it with
  *   idempotency keys, recording each step, and record exactly one outcome.
  */
-export function createPayments(deps: PaymentsDeps) {
+export function createPayments<Session extends PaymentSession, Sample extends MeterReading, Status, Tariff extends PaymentTariff>(deps: PaymentsDeps<Session, Sample, Status, Tariff>) {
   const { store, gateway, stopper, events, clock, log } = deps;
   const now = () => clock.now().toISOString();
 
@@ -85,7 +112,7 @@ export function createPayments(deps: PaymentsDeps) {
   async function tariffOf(ref: { tariffId: string; version: number } | null): Promise<Tariff | undefined> {
     if (!ref) return undefined;
     const stored = await deps.tariffs.get(ref.tariffId, ref.version);
-    return stored ? parseTariff(JSON.parse(stored.tariffJson)) : undefined;
+    return stored ? deps.tariffParser.parse(stored.tariffJson) : undefined;
   }
 
   function holdPlacedEvent(p: SessionPayment) {
@@ -140,7 +167,7 @@ export function createPayments(deps: PaymentsDeps) {
   }
 
   /** A new payment record for a session; what is known about the payer. */
-  function newPayment(session: Pick<SessionRecord, 'sessionId' | 'transactionId' | 'chargePointId' | 'connectorId' | 'idTag' | 'siteId'>, extra: Partial<SessionPayment> & Pick<SessionPayment, 'channel' | 'currency' | 'policy' | 'status'>): SessionPayment {
+  function newPayment(session: Pick<SessionPayment, 'sessionId' | 'transactionId' | 'chargePointId' | 'connectorId' | 'idTag' | 'siteId'>, extra: Partial<SessionPayment> & Pick<SessionPayment, 'channel' | 'currency' | 'policy' | 'status'>): SessionPayment {
     const at = now();
     return {
       sessionId: session.sessionId,
@@ -214,7 +241,7 @@ export function createPayments(deps: PaymentsDeps) {
     }
     if (!payment) {
       // Validated first: a malformed profile is an error, not a session nobody charges.
-      if (data.billingProfile) parseBillingProfile(data.billingProfile);
+      if (data.billingProfile) validateBillingProfile(data.billingProfile);
       if (!paidByCard(data.billingProfile)) return;
       const tariff = await tariffOf(data.tariff);
       if (!tariff) {
@@ -297,19 +324,8 @@ export function createPayments(deps: PaymentsDeps) {
     const [samples, statusTimeline] = await Promise.all([deps.sessions.samples(session.transactionId), deps.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt)]);
     const latest = latestRegisterWh(samples);
     if (!latest) return undefined;
-    const asIfStopped: SessionRecord = { ...session, meterStopWh: Math.max(latest.wh, session.meterStartWh), stoppedAt: latest.at };
-    const priced = priceSession(
-      sessionPricingInput({
-        session: asIfStopped,
-        samples,
-        statusTimeline,
-        tariff,
-        billingProfile: session.billingProfile ? parseBillingProfile(session.billingProfile) : undefined,
-        completedAt: latest.at,
-        completedBy: 'unplugged',
-      }),
-    );
-    return priced.totalMinor;
+    const asIfStopped: Session = { ...session, meterStopWh: Math.max(latest.wh, session.meterStartWh), stoppedAt: latest.at };
+    return deps.costs.costSoFar({ session: asIfStopped, samples, statusTimeline, tariff, completedAt: latest.at });
   }
 
   async function onMeterValues(data: EventData<typeof SessionMeterValues>): Promise<void> {
@@ -496,7 +512,7 @@ export function createPayments(deps: PaymentsDeps) {
     let payment = await store.get(data.sessionId);
     if (!payment) {
       // Validated first: a malformed profile is an error, not a session nobody charges.
-      if (data.billingProfile) parseBillingProfile(data.billingProfile);
+      if (data.billingProfile) validateBillingProfile(data.billingProfile);
       if (!paidByCard(data.billingProfile)) return;
       // No hold was ever placed (no tariff at start, or SessionStarted not yet handled): charge what is due.
       const [policy, payer] = await Promise.all([policyFor(data.chargePointId, data.siteId), payerOf(data.idTag)]);
@@ -583,4 +599,3 @@ export function createPayments(deps: PaymentsDeps) {
 }
 
 export type Payments = ReturnType<typeof createPayments>;
-export type { OutgoingEvent };

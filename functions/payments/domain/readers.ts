@@ -1,25 +1,40 @@
 import { createHash } from 'node:crypto';
-import type Stripe from 'stripe';
-import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
-import type { Clock } from '../shared/clock.ts';
-import type { Log } from '../shared/log.ts';
-import { parseTariff } from '../pricing/domain/index.ts';
-import type { DynamoPaymentStore } from './adapters/dynamo-payments.ts';
-import { holdAmount } from './domain/amounts.ts';
-import type { ReaderAuthorization, ReaderRecord } from './domain/model.ts';
-import type { ChargePointReader, EntitlementWriter, PaymentGateway, SessionStopper, TariffReader } from './domain/ports.ts';
-import type { Payments } from './payments.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { Log } from '../../shared/log.ts';
+import { holdAmount } from './amounts.ts';
+import type { Payments } from './card-payments.ts';
+import type { ReaderAuthorization, ReaderRecord } from './model.ts';
+import type { ChargePointReader, EntitlementWriter, PaymentGateway, ReaderStore, SessionStopper, TariffParser, TariffReader } from './ports.ts';
 
 export interface ReaderDeps {
-  store: DynamoPaymentStore;
+  store: ReaderStore;
   gateway: PaymentGateway;
   stopper: SessionStopper;
   payments: Pick<Payments, 'policyFor'>;
   registry: Pick<ChargePointReader<unknown>, 'getChargePoint'>;
   tariffs: TariffReader;
+  tariffParser: TariffParser;
   entitlements: EntitlementWriter;
   clock: Clock;
   log: Log;
+}
+
+/** A reader's action succeeded (a card approved): the PaymentIntent it processed, if it was one, and when. */
+export interface ReaderApproval {
+  readerId: string;
+  paymentIntentId?: string;
+  occurredAt: string;
+}
+
+/** A reader's action failed (a card refused); `eventId` (the provider's event) keys the release and re-arm, so a redelivery repeats nothing. */
+export interface ReaderRefusal {
+  eventId: string;
+  readerId: string;
+  paymentIntentId?: string;
+  failureCode?: string;
+  failureMessage?: string;
+  occurredAt: string;
 }
 
 /** The idTag a reader payment starts its session with: `CARD-` and 15 characters derived from the PaymentIntent (OCPP CiString20). */
@@ -74,7 +89,7 @@ export function createReaders(deps: ReaderDeps) {
     const version = await deps.tariffs.currentVersion(chargePoint.tariffId);
     const stored = version ? await deps.tariffs.get(chargePoint.tariffId, version.version) : undefined;
     if (!stored) throw new ConflictError(`tariff ${chargePoint.tariffId} is not stored`);
-    const tariff = parseTariff(JSON.parse(stored.tariffJson));
+    const tariff = deps.tariffParser.parse(stored.tariffJson);
     const policy = await deps.payments.policyFor(reader.chargePointId, chargePoint.siteId);
     const estimate = holdAmount({ policy, tariff, currency: tariff.currency, ...(chargePoint.maxPowerKw ? { chargerMaxPowerKw: chargePoint.maxPowerKw } : {}) });
     const { paymentIntentId } = await gateway.armReader({
@@ -91,15 +106,12 @@ export function createReaders(deps: ReaderDeps) {
     return armed;
   }
 
-  async function onActionSucceeded(event: Stripe.Event): Promise<void> {
-    const object = event.data.object as Stripe.Terminal.Reader;
-    const action = object.action;
-    const paymentIntentId = action?.type === 'process_payment_intent' ? action.process_payment_intent?.payment_intent : undefined;
-    const piId = typeof paymentIntentId === 'string' ? paymentIntentId : paymentIntentId?.id;
+  async function onActionSucceeded(approval: ReaderApproval): Promise<void> {
+    const piId = approval.paymentIntentId;
     if (!piId) return;
-    const reader = await store.getReader(object.id);
+    const reader = await store.getReader(approval.readerId);
     if (!reader) {
-      log.warn('reader action for a reader VoltLedger does not know', { readerId: object.id, paymentIntentId: piId });
+      log.warn('reader action for a reader VoltLedger does not know', { readerId: approval.readerId, paymentIntentId: piId });
       return;
     }
     // The webhook's snapshot may be stale or out of order: read the PaymentIntent itself.
@@ -109,7 +121,7 @@ export function createReaders(deps: ReaderDeps) {
       return;
     }
     const policy = await deps.payments.policyFor(reader.chargePointId, undefined);
-    const authorizedAt = new Date(event.created * 1000).toISOString();
+    const authorizedAt = approval.occurredAt;
     const idTag = readerIdTag(piId);
     const auth: ReaderAuthorization = {
       paymentIntentId: piId,
@@ -135,28 +147,26 @@ export function createReaders(deps: ReaderDeps) {
     log.info('card approved at reader; starting the session', { readerId: reader.readerId, paymentIntentId: piId, idTag, remoteStartSent: started.sent });
   }
 
-  async function onActionFailed(event: Stripe.Event): Promise<void> {
-    const object = event.data.object as Stripe.Terminal.Reader;
-    const reader = await store.getReader(object.id);
+  async function onActionFailed(refusal: ReaderRefusal): Promise<void> {
+    const reader = await store.getReader(refusal.readerId);
     if (!reader) return;
-    const action = object.action;
-    const pi = action?.process_payment_intent?.payment_intent;
+    const pi = refusal.paymentIntentId;
     await store.putReader({
       ...reader,
       armed: undefined,
       lastAction: {
         status: 'failed',
-        ...(pi ? { paymentIntentId: typeof pi === 'string' ? pi : pi.id } : {}),
-        ...(action?.failure_code ? { failureCode: action.failure_code } : {}),
-        ...(action?.failure_message ? { failureMessage: action.failure_message } : {}),
-        at: new Date(event.created * 1000).toISOString(),
+        ...(pi ? { paymentIntentId: pi } : {}),
+        ...(refusal.failureCode ? { failureCode: refusal.failureCode } : {}),
+        ...(refusal.failureMessage ? { failureMessage: refusal.failureMessage } : {}),
+        at: refusal.occurredAt,
       },
       updatedAt: now(),
     });
-    log.warn('card refused at reader', { readerId: reader.readerId, failureCode: action?.failure_code });
+    log.warn('card refused at reader', { readerId: reader.readerId, failureCode: refusal.failureCode });
     // The refused PaymentIntent is not used again; the driver may try another card on a fresh one.
-    if (pi) await gateway.cancel(typeof pi === 'string' ? pi : pi.id, `voltledger:reader-failed:${event.id}:cancel`).catch((error) => log.warn('refused reader payment could not be cancelled', { error: String(error) }));
-    await rearm(reader.readerId, `after-failure:${event.id}`);
+    if (pi) await gateway.cancel(pi, `voltledger:reader-failed:${refusal.eventId}:cancel`).catch((error) => log.warn('refused reader payment could not be cancelled', { error: String(error) }));
+    await rearm(reader.readerId, `after-failure:${refusal.eventId}`);
   }
 
   /** Releases card authorizations no session claimed within the window. Returns how many. */
