@@ -17,6 +17,7 @@ import { paymentView } from '../payments/domain/payment-view.ts';
 import { fleetRoutes, type FleetAdminDeps } from './fleet-routes.ts';
 import { roamingRoutes, type RoamingAdminDeps } from './roaming-routes.ts';
 import { accountingRoutes, type AccountingAdminDeps } from './accounting-routes.ts';
+import { isTimeZone } from '../shared/time-zone.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
@@ -38,15 +39,6 @@ export interface AdminApiDeps {
   /** Ledger, reconciliation, revenue assurance and the accounting sync (the Ledger table). */
   accounting?: AccountingAdminDeps;
 }
-
-const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** How often a long poll for a command's answer reads it again. */
 const COMMAND_POLL_MS = 100;

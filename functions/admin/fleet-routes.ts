@@ -7,20 +7,12 @@ import { FleetBillingError } from '../fleet/domain/statement.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ConfigurationError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { json, jsonBody, parseWith, type HttpEvent, type HttpResult } from '../shared/http.ts';
+import { isTimeZone } from '../shared/time-zone.ts';
 
 /** What the fleet routes need: fleet billing and the fleet accounts (functions/fleet/deps.ts buildFleetBilling). */
 export type FleetAdminDeps = FleetBilling & { accounts: FleetAccountStore };
 
 type Route = { method: string; pattern: RegExp; handle: (match: string[], event: HttpEvent) => Promise<HttpResult> };
-
-const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const SLUG = /^[A-Za-z0-9_.:-]{1,64}$/;
 

@@ -115,6 +115,16 @@ export function assertTimeZone(timeZone: string): void {
   zoneCache(timeZone);
 }
 
+/** Whether `timeZone` is an IANA zone this runtime knows (such as Europe/Berlin). */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function slowOffset(format: Intl.DateTimeFormat, at: number): number {
   const fields: Record<string, number> = {};
   for (const part of format.formatToParts(at)) {
