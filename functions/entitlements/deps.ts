@@ -5,10 +5,6 @@ import { type Env, intFromEnv } from '../shared/env.ts';
 import { ConfigurationError } from '../shared/errors.ts';
 import type { Log } from '../shared/log.ts';
 import { perPlatform, type Platform } from '../shared/platform.ts';
-import type { StripeEventHandler } from '../shared/stripe.ts';
-import { composePayments } from '../payments/deps.ts';
-import { mergeHandlers } from '../payments/stripe-money-events.ts';
-import { paymentEventHandlers } from '../payments/webhook-handlers.ts';
 import { DynamoMembershipStore } from './adapters/dynamo-memberships.ts';
 import { StripeSubscriptionSource } from './adapters/stripe-subscriptions.ts';
 import { lazySubscriptionSource } from './domain/lazy-source.ts';
@@ -16,7 +12,6 @@ import { parseGrantingStatuses } from './domain/membership.ts';
 import { DEFAULT_MEMBERSHIP_POLICY, SUBSCRIPTION_STATUSES, type MembershipPolicy } from './domain/model.ts';
 import type { SubscriptionSource } from './domain/ports.ts';
 import { createMembershipSync } from './membership-sync.ts';
-import { createStripeWebhook, membershipEventHandlers } from './stripe-webhook.ts';
 
 
 /**
@@ -87,32 +82,3 @@ export const composeMemberships = perPlatform((platform: Platform, overrides: { 
     log: platform.log,
   });
 });
-
-/**
- * The Stripe webhook endpoint over a platform: membership events, and card payments' money events
- * when the platform takes card payments, plus the caller's handlers. The signing secret is the
- * platform's (read on first use) unless given; undefined when there is none (the endpoint answers
- * 503). Built once per platform.
- */
-export const composeStripeWebhook = perPlatform(
-  async (platform: Platform, overrides: { secret?: string; toleranceSeconds?: number; handlers?: Record<string, StripeEventHandler> } = {}) => {
-    const stripe = platform.stripe;
-    const secret = overrides.secret ?? (stripe ? await stripe.webhookSecret() : undefined);
-    if (!secret) return undefined;
-    const memberships = composeMemberships(platform);
-    const payments = await composePayments(platform);
-    const handlers = mergeHandlers(
-      membershipEventHandlers(memberships.sync),
-      payments && stripe ? paymentEventHandlers({ payment: payments, stripe: await stripe.client(), events: platform.events, clock: platform.clock, log: platform.log }) : {},
-      overrides.handlers ?? {},
-    );
-    return createStripeWebhook({
-      secret,
-      ...(overrides.toleranceSeconds === undefined ? {} : { toleranceSeconds: overrides.toleranceSeconds }),
-      handlers,
-      store: memberships.store,
-      clock: platform.clock,
-      log: platform.log,
-    });
-  },
-);

@@ -5,7 +5,7 @@ import { lambdaPlatform } from '../shared/lambda-platform.ts';
 import { logger } from '../shared/logger.ts';
 import type { PlatformSource } from '../shared/platform.ts';
 import { stripeFromEnv } from '../shared/stripe-client.ts';
-import { composeStripeWebhook } from './deps.ts';
+import { composeStripeWebhook } from './webhook-deps.ts';
 
 const NOT_CONFIGURED: HttpResult = {
   statusCode: 503,
