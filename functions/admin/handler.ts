@@ -12,5 +12,5 @@ export function createHandler(platform: PlatformSource) {
   return middy(async (event: HttpEvent) => (await composeAdmin(platform()))(event)).use(injectLambdaContext(logger));
 }
 
-/** Lambda behind the admin HTTP API (IAM auth); Stripe's secrets are read on the first request that needs them. */
+/** Lambda behind the admin HTTP API (IAM auth); Stripe's secrets are read on the first request (the card payment routes are composed then). */
 export const handler = createHandler(lambdaPlatform({ stripeClient: stripeFromEnv }));

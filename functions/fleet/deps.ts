@@ -12,7 +12,7 @@ import type { FleetAccountStore } from './domain/ports.ts';
 import { createFleetBilling } from './fleet-billing.ts';
 import { createStatementRun } from './statement-run.ts';
 
-/** An EventPort for functions that must not publish (the fleet consumer has no PutEvents grant). */
+/** An EventPort for callers that must not publish (the CLI's read-only fleet commands). */
 export const NO_EVENTS: EventPort = { publish: () => Promise.reject(new Error('this function publishes no events')) };
 
 /** Fleet accounts in the Entitlements table (fleet's own adapter; the admin API and the statement run use it too). */

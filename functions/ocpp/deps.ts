@@ -9,7 +9,7 @@ import { DynamoRegistry } from './adapters/dynamo-registry.ts';
 import { DynamoSessionStore } from './adapters/dynamo-sessions.ts';
 import { DynamoTariffs } from './adapters/dynamo-tariffs.ts';
 import { DEFAULT_LOCKOUT_POLICY } from './domain/lockout.ts';
-import { createCentralSystem, type CentralSystemConfig, type CentralSystemDeps } from './central-system.ts';
+import { type CallObserver, createCentralSystem, type CentralSystemConfig, type CentralSystemDeps } from './central-system.ts';
 
 /** Everything the OCPP functions and the admin API store, built once per process. */
 export interface OcppStores {
@@ -57,6 +57,8 @@ export const composeOcpp = perPlatform((platform: Platform, overrides: Partial<C
     platform.log.warn('OCPP_HEARTBEAT_INTERVAL_SECONDS is 600 or more: API Gateway closes connections idle for 10 minutes');
   }
   const stores = createStores(platform.dynamo, platform.tables);
+  // One central system per platform; the message handler watches its answers through `observe`.
+  const observers = new Set<CallObserver>();
   const deps: CentralSystemDeps & { stores: OcppStores } = {
     ...stores,
     stores,
@@ -65,6 +67,11 @@ export const composeOcpp = perPlatform((platform: Platform, overrides: Partial<C
     clock: platform.clock,
     config,
     log: platform.log,
+    observer: {
+      answered(action, errorCode) {
+        for (const observer of observers) observer.answered(action, errorCode);
+      },
+    },
   };
-  return { deps, stores, system: createCentralSystem(deps) };
+  return { deps, stores, system: createCentralSystem(deps), observe: (observer: CallObserver) => void observers.add(observer) };
 });

@@ -5,7 +5,7 @@ import { logger } from '../shared/logger.ts';
 import { OCPP_METRICS } from '../shared/metric-names.ts';
 import { flushMetrics, MetricUnit } from '../shared/metrics.ts';
 import type { MetricsBuffer, PlatformSource } from '../shared/platform.ts';
-import { createCentralSystem, type CentralSystem } from './central-system.ts';
+import type { CentralSystem } from './central-system.ts';
 import { composeOcpp } from './deps.ts';
 import { onMessage, type WebSocketEvent } from './websocket-events.ts';
 
@@ -22,16 +22,14 @@ export function createHandler(platform: PlatformSource) {
   const wire = () => {
     const p = platform();
     const metrics = p.metrics(OCPP_METRICS.service);
-    const system = createCentralSystem({
-      ...composeOcpp(p).deps,
-      observer: {
-        answered(action, errorCode) {
-          if (action === 'Authorize') metrics.addMetric(OCPP_METRICS.authorizeLatency, MetricUnit.Milliseconds, performance.now() - receivedAt);
-          if (errorCode !== undefined) metrics.addMetric(OCPP_METRICS.callErrors, MetricUnit.Count, 1);
-        },
+    const ocpp = composeOcpp(p);
+    ocpp.observe({
+      answered(action, errorCode) {
+        if (action === 'Authorize') metrics.addMetric(OCPP_METRICS.authorizeLatency, MetricUnit.Milliseconds, performance.now() - receivedAt);
+        if (errorCode !== undefined) metrics.addMetric(OCPP_METRICS.callErrors, MetricUnit.Count, 1);
       },
     });
-    return { system, metrics };
+    return { system: ocpp.system, metrics };
   };
   return middy(async (event: WebSocketEvent) => {
     receivedAt = performance.now();

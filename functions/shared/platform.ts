@@ -66,7 +66,11 @@ export type PlatformSource = () => Platform;
 export function perPlatform<T, A extends unknown[]>(build: (platform: Platform, ...args: A) => T): (platform: Platform, ...args: A) => T {
   const built = new WeakMap<Platform, T>();
   return (platform, ...args) => {
-    if (built.has(platform)) return built.get(platform) as T;
+    if (built.has(platform)) {
+      // Overrides apply only to the first composition; a later caller passing some would be ignored silently.
+      if (args.some((arg) => arg !== undefined)) throw new Error('this context is already composed for this platform: pass overrides to the first compose call only');
+      return built.get(platform) as T;
+    }
     const value = build(platform, ...args);
     built.set(platform, value);
     if (value instanceof Promise) value.catch(() => built.delete(platform));

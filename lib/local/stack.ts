@@ -208,7 +208,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // its journal, charge points reconnecting to the port, admin calls) waits until they are loaded,
   // as an event or a request waits for its Lambda function on AWS.
   let functionsLoaded!: () => void;
-  const ready = new Promise<void>((resolve) => (functionsLoaded = resolve));
+  let startFailed!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    functionsLoaded = resolve;
+    startFailed = reject;
+  });
+  // A failed start rejects what waits (and is reported by startLocalStack's own rejection).
+  ready.catch(() => undefined);
   const targets: Record<string, EventConsumer> = Object.fromEntries(
     consumerIds.map((id) => [
       id,
@@ -260,209 +266,224 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
 
-  const stripeOptions = options.stripe;
-  let stripeEmulator: LocalStack['stripeEmulator'];
-  let stripeSource: LocalStripeSource | undefined;
-  if (stripeOptions && 'emulator' in stripeOptions) {
-    const { emulator: settings, ...common } = stripeOptions;
-    const webhookSecret = settings.webhookSecret ?? `whsec_local_${randomBytes(24).toString('base64url')}`;
-    const emulator = await startStripeEmulator({ clock, ...settings.options, port: settings.port ?? 0, host, dataDir: options.dataDir, webhookSecret, log });
-    // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
-    const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
-    stripeEmulator = { emulator, client, webhookSecret };
-    stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret, client };
-  } else {
-    stripeSource = stripeOptions;
-  }
-
-  // The platform every context is composed over: what Lambda reads from its environment
-  // (functions/shared/lambda-platform.ts), here the local stand-ins.
-  const managementApi = new ApiGatewayManagementApiClient({ endpoint: baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const stripeClient = stripeSource?.client;
-  const webhookSecret = options.accounting?.webhookSecret ?? `vlwh_${randomBytes(24).toString('base64url')}`;
-  const webhookUrl = options.accounting?.webhookUrl ?? `${baseUrl}/accounting/webhook`;
-  const metrics = new LocalMetricsSink(log);
-  const platform: Platform = {
-    dynamo,
-    tables,
-    events: new EventBridgePublisher(
-      new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: LOCAL_REQUEST_HANDLER }),
-      EVENT_BUS_NAME,
-    ),
-    connections: () => managementApi,
-    ...(stripeClient && stripeSource ? { stripe: { client: async () => stripeClient, webhookSecret: async () => stripeSource.webhookSecret } } : {}),
-    accountingWebhook: async () => ({ url: webhookUrl, secret: webhookSecret }),
-    env: { ADMIN_TOKEN: adminToken },
-    clock,
-    log,
-    metrics: (service) => metrics.buffer(service),
-  };
-  const platformSource = () => platform;
-
-  // Each context composed once, with this stack's overrides; the handler modules invoked below get
-  // these same instances (perPlatform), and the stack hands them to its callers.
-  const ocpp = composeOcpp(platform, { heartbeatIntervalSeconds: 300, idleCompletionLimitSeconds: 4 * 3600, ...options.config });
-  const payments = await composePayments(platform);
-  const fleet = composeFleet(platform);
-  const roaming = composeRoaming(platform, options.roaming?.retryDelaysMs ? { retry: { retryDelaysMs: options.roaming.retryDelaysMs } } : {});
-  const receiver = createAccountingReceiver({ secret: webhookSecret, clock, dataDir: options.dataDir });
-  const accounting = composeAccounting(platform, {
-    ...(options.accounting?.syncConfig ? { syncConfig: options.accounting.syncConfig } : {}),
-    ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : {}),
-  });
-  const memberships = composeMemberships(platform, {
-    ...(stripeSource ? { subscriptions: stripeSource.subscriptions } : {}),
-    ...(stripeSource?.policy ? { policy: stripeSource.policy } : {}),
-  });
-  if (stripeSource) {
-    await composeStripeWebhook(platform, {
-      secret: stripeSource.webhookSecret,
-      ...(stripeSource.toleranceSeconds === undefined ? {} : { toleranceSeconds: stripeSource.toleranceSeconds }),
-      ...(stripeSource.handlers ? { handlers: stripeSource.handlers } : {}),
-    });
-  }
-  await composeAdmin(platform, { stripeConfigured: Boolean(stripeSource), receiver });
-
-  // The handler modules Lambda runs (the middy chain, the metrics), invoked with a Lambda-shaped context.
-  const invoke = <E, R>(functionName: string, handler: (event: E, context: Context) => Promise<R>) => (event: E) => handler(event, localContext(functionName));
-  for (const [id, spec] of Object.entries(CONSUMERS)) {
-    const module = (await import(pathToFileURL(resolve(REPOSITORY_ROOT, spec.entry)).href)) as ConsumerModule;
-    const consume = invoke(id, module.createHandler(platformSource));
-    handlers[id] = async (event) => {
-      await consume(event);
-    };
-  }
-  if (!payments) handlers.payments = cardPaymentsOff(log);
-  Object.assign(handlers, options.consumers);
-  for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
-  const admin = invoke('admin', createAdminHandler(platformSource));
-  const stripeWebhook = invoke('stripeWebhook', createStripeWebhookHandler(platformSource));
-  const idleSweep = invoke('sweep', createIdleSweepHandler(platformSource));
-  const readerSweep = invoke('readerPaymentSweep', createReaderSweepHandler(platformSource));
-  websocketHandlers = {
-    connect: invoke('connect', createConnectHandler(platformSource)),
-    disconnect: invoke('disconnect', createDisconnectHandler(platformSource)),
-    message: invoke('message', createMessageHandler(platformSource)),
-  };
-  functionsLoaded();
-
-  async function serveHttp(req: IncomingMessage, res: ServerResponse) {
-    await ready;
-    const url = new URL(req.url ?? '/', baseUrl);
-    if (url.pathname === '/' || url.pathname === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ service: 'voltledger', ocpp: `ws://${host}:${port}/ocpp/{chargePointId}`, admin: `${baseUrl}/admin`, connections: gateway.connections() }));
-      return;
+  // The stand-ins started so far are closed again when the start fails, and whatever was waiting
+  // for the functions is refused instead of waiting for ever.
+  let startedEmulator: StripeEmulator | undefined;
+  let serveHttp!: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  try {
+    const stripeOptions = options.stripe;
+    let stripeEmulator: LocalStack['stripeEmulator'];
+    let stripeSource: LocalStripeSource | undefined;
+    if (stripeOptions && 'emulator' in stripeOptions) {
+      const { emulator: settings, ...common } = stripeOptions;
+      const webhookSecret = settings.webhookSecret ?? `whsec_local_${randomBytes(24).toString('base64url')}`;
+      const emulator = await startStripeEmulator({ clock, ...settings.options, port: settings.port ?? 0, host, dataDir: options.dataDir, webhookSecret, log });
+      startedEmulator = emulator;
+      // VoltLedger's own client settings (createStripeClient): retries on network errors and 5xx, a bounded timeout.
+      const client = stripeClientFor(emulator, { maxNetworkRetries: 2, timeout: 10_000, appInfo: { name: 'VoltLedger' }, ...settings.client });
+      stripeEmulator = { emulator, client, webhookSecret };
+      stripeSource = { ...common, subscriptions: new StripeSubscriptionSource(client), webhookSecret, client };
+    } else {
+      stripeSource = stripeOptions;
     }
-    if (url.pathname === '/accounting/webhook' && req.method === 'POST') {
-      // The local accounting system: the signature is over the exact bytes received.
+
+    // The platform every context is composed over: what Lambda reads from its environment
+    // (functions/shared/lambda-platform.ts), here the local stand-ins.
+    const managementApi = new ApiGatewayManagementApiClient({ endpoint: baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const stripeClient = stripeSource?.client;
+    const webhookSecret = options.accounting?.webhookSecret ?? `vlwh_${randomBytes(24).toString('base64url')}`;
+    const webhookUrl = options.accounting?.webhookUrl ?? `${baseUrl}/accounting/webhook`;
+    const metrics = new LocalMetricsSink(log);
+    const platform: Platform = {
+      dynamo,
+      tables,
+      events: new EventBridgePublisher(
+        new EventBridgeClient({ endpoint: eventBusEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: LOCAL_REQUEST_HANDLER }),
+        EVENT_BUS_NAME,
+      ),
+      connections: () => managementApi,
+      ...(stripeClient && stripeSource ? { stripe: { client: async () => stripeClient, webhookSecret: async () => stripeSource.webhookSecret } } : {}),
+      accountingWebhook: async () => ({ url: webhookUrl, secret: webhookSecret }),
+      env: { ADMIN_TOKEN: adminToken },
+      clock,
+      log,
+      metrics: (service) => metrics.buffer(service),
+    };
+    const platformSource = () => platform;
+
+    // Each context composed once, with this stack's overrides; the handler modules invoked below get
+    // these same instances (perPlatform), and the stack hands them to its callers.
+    const ocpp = composeOcpp(platform, { heartbeatIntervalSeconds: 300, idleCompletionLimitSeconds: 4 * 3600, ...options.config });
+    const payments = await composePayments(platform);
+    const fleet = composeFleet(platform);
+    const roaming = composeRoaming(platform, options.roaming?.retryDelaysMs ? { retry: { retryDelaysMs: options.roaming.retryDelaysMs } } : {});
+    const receiver = createAccountingReceiver({ secret: webhookSecret, clock, dataDir: options.dataDir });
+    const accounting = composeAccounting(platform, {
+      ...(options.accounting?.syncConfig ? { syncConfig: options.accounting.syncConfig } : {}),
+      ...(options.accounting?.stripe ? { stripe: options.accounting.stripe } : {}),
+    });
+    const memberships = composeMemberships(platform, {
+      ...(stripeSource ? { subscriptions: stripeSource.subscriptions } : {}),
+      ...(stripeSource?.policy ? { policy: stripeSource.policy } : {}),
+    });
+    if (stripeSource) {
+      await composeStripeWebhook(platform, {
+        secret: stripeSource.webhookSecret,
+        ...(stripeSource.toleranceSeconds === undefined ? {} : { toleranceSeconds: stripeSource.toleranceSeconds }),
+        ...(stripeSource.handlers ? { handlers: stripeSource.handlers } : {}),
+      });
+    }
+    await composeAdmin(platform, { stripeConfigured: Boolean(stripeSource), receiver });
+
+    // The handler modules Lambda runs (the middy chain, the metrics), invoked with a Lambda-shaped context.
+    const invoke = <E, R>(functionName: string, handler: (event: E, context: Context) => Promise<R>) => (event: E) => handler(event, localContext(functionName));
+    for (const [id, spec] of Object.entries(CONSUMERS)) {
+      const module = (await import(pathToFileURL(resolve(REPOSITORY_ROOT, spec.entry)).href)) as ConsumerModule;
+      const consume = invoke(id, module.createHandler(platformSource));
+      handlers[id] = async (event) => {
+        await consume(event);
+      };
+    }
+    if (!payments) handlers.payments = cardPaymentsOff(log);
+    Object.assign(handlers, options.consumers);
+    for (const id of consumerIds) if (!handlers[id]) log.warn(`no local handler for consumer ${id}: its events will wait in the bus`);
+    const admin = invoke('admin', createAdminHandler(platformSource));
+    const stripeWebhook = invoke('stripeWebhook', createStripeWebhookHandler(platformSource));
+    const idleSweep = invoke('sweep', createIdleSweepHandler(platformSource));
+    const readerSweep = invoke('readerPaymentSweep', createReaderSweepHandler(platformSource));
+    websocketHandlers = {
+      connect: invoke('connect', createConnectHandler(platformSource)),
+      disconnect: invoke('disconnect', createDisconnectHandler(platformSource)),
+      message: invoke('message', createMessageHandler(platformSource)),
+    };
+    functionsLoaded();
+
+    serveHttp = async (req: IncomingMessage, res: ServerResponse) => {
+      await ready;
+      const url = new URL(req.url ?? '/', baseUrl);
+      if (url.pathname === '/' || url.pathname === '/health') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ service: 'voltledger', ocpp: `ws://${host}:${port}/ocpp/{chargePointId}`, admin: `${baseUrl}/admin`, connections: gateway.connections() }));
+        return;
+      }
+      if (url.pathname === '/accounting/webhook' && req.method === 'POST') {
+        // The local accounting system: the signature is over the exact bytes received.
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+        const result = receiver.handle({ headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(result.statusCode, { 'content-type': 'application/json' });
+        res.end(result.body);
+        return;
+      }
+      const isWebhook = url.pathname === '/webhooks/stripe';
+      if (!url.pathname.startsWith('/admin') && !isWebhook) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'NotFound', message: `nothing at ${url.pathname}` }));
+        return;
+      }
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
-      const result = receiver.handle({ headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(result.statusCode, { 'content-type': 'application/json' });
+      const event: HttpEvent = {
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+        queryStringParameters: Object.fromEntries(url.searchParams),
+        // The webhook gets the raw bytes base64-encoded, as API Gateway passes a body it treats as binary.
+        body: isWebhook ? Buffer.concat(chunks).toString('base64') : Buffer.concat(chunks).toString('utf8'),
+        isBase64Encoded: isWebhook,
+        requestContext: { http: { method: req.method ?? 'GET', path: url.pathname } },
+      };
+      const result = isWebhook ? await stripeWebhook(event) : await admin(event);
+      res.writeHead(result.statusCode, result.headers);
       res.end(result.body);
-      return;
-    }
-    const isWebhook = url.pathname === '/webhooks/stripe';
-    if (!url.pathname.startsWith('/admin') && !isWebhook) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'NotFound', message: `nothing at ${url.pathname}` }));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const event: HttpEvent = {
-      rawPath: url.pathname,
-      rawQueryString: url.search.slice(1),
-      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
-      queryStringParameters: Object.fromEntries(url.searchParams),
-      // The webhook gets the raw bytes base64-encoded, as API Gateway passes a body it treats as binary.
-      body: isWebhook ? Buffer.concat(chunks).toString('base64') : Buffer.concat(chunks).toString('utf8'),
-      isBase64Encoded: isWebhook,
-      requestContext: { http: { method: req.method ?? 'GET', path: url.pathname } },
     };
-    const result = isWebhook ? await stripeWebhook(event) : await admin(event);
-    res.writeHead(result.statusCode, result.headers);
-    res.end(result.body);
-  }
 
-  // Registered once the webhook route is served; the emulator keeps endpoints by URL, so a restart on the same port reuses it.
-  stripeEmulator?.emulator.addWebhookEndpoint(`${baseUrl}/webhooks/stripe`);
+    // Registered once the webhook route is served; the emulator keeps endpoints by URL, so a restart on the same port reuses it.
+    stripeEmulator?.emulator.addWebhookEndpoint(`${baseUrl}/webhooks/stripe`);
 
-  if (options.seed ?? true) {
-    if (await seedDemoData(ocpp.stores, clock.now())) {
-      log.info('seeded demo charge points, id tags and tariff');
-      if (stripeEmulator && options.seedPayers) {
-        const call = (method: string, path: string, body: unknown) =>
-          admin({
-            rawPath: path,
-            rawQueryString: '',
-            headers: { authorization: `Bearer ${adminToken}` },
-            body: JSON.stringify(body),
-            isBase64Encoded: false,
-            requestContext: { http: { method, path } },
-          });
-        await seedDemoPayers(stripeEmulator.client, call);
-        log.info('seeded demo payers in the Stripe emulator: DEMO-RETAIL pays by card, DEMO-MEMBER subscribes to plus');
+    if (options.seed ?? true) {
+      if (await seedDemoData(ocpp.stores, clock.now())) {
+        log.info('seeded demo charge points, id tags and tariff');
+        if (stripeEmulator && options.seedPayers) {
+          const call = (method: string, path: string, body: unknown) =>
+            admin({
+              rawPath: path,
+              rawQueryString: '',
+              headers: { authorization: `Bearer ${adminToken}` },
+              body: JSON.stringify(body),
+              isBase64Encoded: false,
+              requestContext: { http: { method, path } },
+            });
+          await seedDemoPayers(stripeEmulator.client, call);
+          log.info('seeded demo payers in the Stripe emulator: DEMO-RETAIL pays by card, DEMO-MEMBER subscribes to plus');
+        }
       }
+      if (await seedDemoFleet(fleet.accounts, stripeEmulator?.client, clock.now())) log.info('seeded demo fleet account ACME');
     }
-    if (await seedDemoFleet(fleet.accounts, stripeEmulator?.client, clock.now())) log.info('seeded demo fleet account ACME');
+    const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log, clock });
+    // The partner's URL changes with its port, so its record is written at every start.
+    if (ocpiPartner && (options.seed ?? true)) await seedDemoRoaming(roaming, ocpiPartner, clock.now());
+
+    const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    let sweeping = false;
+    const sweep =
+      sweepIntervalMs > 0
+        ? setInterval(() => {
+            if (sweeping) return;
+            sweeping = true;
+            // Fire and forget: an interval tick cannot await. Each sweep catches and logs its own
+            // failure, so this cannot reject; the flag keeps ticks from overlapping.
+            void Promise.all([
+              idleSweep(undefined).catch((error) => log.error('idle-session sweep failed', { error: String(error) })),
+              payments ? readerSweep(undefined).catch((error) => log.error('reader-payment sweep failed', { error: String(error) })) : undefined,
+            ])
+              .finally(() => (sweeping = false));
+          }, sweepIntervalMs)
+        : undefined;
+    sweep?.unref();
+
+    return {
+      port,
+      ocppUrl: `ws://${host}:${port}/ocpp`,
+      adminUrl: `${baseUrl}/admin`,
+      adminToken,
+      dynamoEndpoint: dynamoServer.endpoint,
+      eventBusEndpoint,
+      bus,
+      stores: ocpp.stores,
+      system: ocpp.system,
+      stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
+      memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
+      ...(payments ? { payments } : {}),
+      ...(stripeEmulator ? { stripeEmulator } : {}),
+      fleet,
+      roaming,
+      ...(ocpiPartner ? { ocpiPartner } : {}),
+      accounting: { ...accounting, receiver, webhookUrl, webhookSecret },
+      metrics,
+      async close() {
+        if (sweep) clearInterval(sweep);
+        await ocpiPartner?.close();
+        // First, so no webhook is delivered to a closing server; undelivered ones persist with the data.
+        await stripeEmulator?.emulator.close();
+        await gateway.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await bus.drain();
+        await bus.close();
+        dynamo.destroy();
+        await dynamoServer.close();
+      },
+    };
+  } catch (error) {
+    startFailed(error);
+    await startedEmulator?.close().catch(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await bus.close().catch(() => undefined);
+    dynamo.destroy();
+    await dynamoServer.close().catch(() => undefined);
+    throw error;
   }
-  const ocpiPartner = options.roaming?.localPartner === false ? undefined : await startOcpiPartner({ host, log, clock });
-  // The partner's URL changes with its port, so its record is written at every start.
-  if (ocpiPartner && (options.seed ?? true)) await seedDemoRoaming(roaming, ocpiPartner, clock.now());
-
-  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
-  let sweeping = false;
-  const sweep =
-    sweepIntervalMs > 0
-      ? setInterval(() => {
-          if (sweeping) return;
-          sweeping = true;
-          // Fire and forget: an interval tick cannot await. Each sweep catches and logs its own
-          // failure, so this cannot reject; the flag keeps ticks from overlapping.
-          void Promise.all([
-            idleSweep(undefined).catch((error) => log.error('idle-session sweep failed', { error: String(error) })),
-            payments ? readerSweep(undefined).catch((error) => log.error('reader-payment sweep failed', { error: String(error) })) : undefined,
-          ])
-            .finally(() => (sweeping = false));
-        }, sweepIntervalMs)
-      : undefined;
-  sweep?.unref();
-
-  return {
-    port,
-    ocppUrl: `ws://${host}:${port}/ocpp`,
-    adminUrl: `${baseUrl}/admin`,
-    adminToken,
-    dynamoEndpoint: dynamoServer.endpoint,
-    eventBusEndpoint,
-    bus,
-    stores: ocpp.stores,
-    system: ocpp.system,
-    stripeWebhookUrl: `${baseUrl}/webhooks/stripe`,
-    memberships: { store: memberships.store, sync: stripeSource ? memberships.sync : undefined },
-    ...(payments ? { payments } : {}),
-    ...(stripeEmulator ? { stripeEmulator } : {}),
-    fleet,
-    roaming,
-    ...(ocpiPartner ? { ocpiPartner } : {}),
-    accounting: { ...accounting, receiver, webhookUrl, webhookSecret },
-    metrics,
-    async close() {
-      if (sweep) clearInterval(sweep);
-      await ocpiPartner?.close();
-      // First, so no webhook is delivered to a closing server; undelivered ones persist with the data.
-      await stripeEmulator?.emulator.close();
-      await gateway.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await bus.drain();
-      await bus.close();
-      dynamo.destroy();
-      await dynamoServer.close();
-    },
-  };
 }
 
 /** Without Stripe there are no card payments: the payments consumer acknowledges its events and says so once. */

@@ -14,6 +14,14 @@ describe('perPlatform: one composition per platform', () => {
     expect(compose(platform())).toEqual({ build: 2, n: 0 });
   });
 
+  it('refuses overrides once the context is composed for that platform, instead of ignoring them', () => {
+    const compose = perPlatform((_p: Platform, overrides: { n?: number } = {}) => ({ n: overrides.n ?? 0 }));
+    const a = platform();
+    compose(a, { n: 1 });
+    expect(compose(a)).toEqual({ n: 1 });
+    expect(() => compose(a, { n: 2 })).toThrow(/already composed/);
+  });
+
   it('forgets a composition whose promise rejected, so the next invocation tries again', async () => {
     let attempts = 0;
     const compose = perPlatform(async () => {
