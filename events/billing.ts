@@ -13,7 +13,7 @@ import { z } from 'zod';
  */
 
 /** The kinds of billing profile. */
-export const BILLING_KINDS = ['retail', 'member', 'fleet', 'roaming', 'free'] as const;
+export const BILLING_KINDS = ['retail', 'member', 'fleet', 'roaming', 'free', 'no-payer'] as const;
 export type BillingKind = (typeof BILLING_KINDS)[number];
 
 /** What a session without a billing profile is billed as. */
@@ -52,9 +52,28 @@ export const BillingProfileSchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('roaming'), partnerId: id('partnerId') }),
     /** Nothing to pay (staff, promotion, warranty); `reason` is shown on the line. */
     z.strictObject({ kind: z.literal('free'), reason: z.string().max(255).optional() }),
+    /**
+     * Nobody can be billed: the session started with an idTag that was not Accepted (Blocked,
+     * Invalid, Expired) and the charge point delivered energy anyway. Priced at the tariff so the
+     * operator sees its value, charged to nobody, and left open for review (docs/payments.md).
+     */
+    z.strictObject({ kind: z.literal('no-payer'), reason: z.string().min(1).max(255) }),
   ],
-  { error: 'kind must be one of retail, member, fleet, roaming, free' },
+  { error: 'kind must be one of retail, member, fleet, roaming, free, no-payer' },
 );
 
 /** See {@link BillingProfileSchema}. */
 export type BillingProfile = z.infer<typeof BillingProfileSchema>;
+
+/** Authorization statuses under which a session still has its idTag's payer (ConcurrentTx: the tag is valid, only in use elsewhere). */
+const PAYING_STATUSES: ReadonlySet<string> = new Set(['Accepted', 'ConcurrentTx']);
+
+/**
+ * The billing profile a session is started with: the idTag's own when StartTransaction answered
+ * Accepted (or ConcurrentTx), otherwise `no-payer` (a Blocked, Invalid or Expired tag pays for
+ * nothing, so the session is not retail either). Authorization and billing agree.
+ */
+export function billingProfileAtStart(authorizationStatus: string, profile: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (PAYING_STATUSES.has(authorizationStatus)) return profile;
+  return { kind: 'no-payer', reason: `StartTransaction answered ${authorizationStatus}` };
+}

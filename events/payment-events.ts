@@ -173,6 +173,11 @@ export const SessionPaymentSettled = defineEvent({
       holdPaymentIntentId: z.string().optional(),
       chargePaymentIntentId: z.string().optional(),
       failure: z.strictObject({ code: z.string().optional(), declineCode: z.string().optional(), message: z.string() }).optional(),
+      /**
+       * Held for review: `amountMinor` (part of `outstandingMinor`) is above what the payment policy
+       * lets VoltLedger take without a person looking (`limitMinor`, its maxHoldMinor); not captured or charged.
+       */
+      review: z.strictObject({ amountMinor: minor, limitMinor: minor, reason: z.string() }).optional(),
       settledAt: iso,
     })
     .refine(

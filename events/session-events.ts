@@ -71,7 +71,7 @@ export const SessionCompleted = defineEvent({
     ...sessionRef,
     stoppedAt: isoTimestamp,
     completedAt: isoTimestamp,
-    completedBy: z.enum(['unplugged', 'idle-limit']),
+    completedBy: z.enum(['unplugged', 'idle-limit', 'closed-without-stop']),
   }),
 });
 

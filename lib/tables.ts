@@ -45,11 +45,12 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
     id: 'Sessions',
     envVar: 'SESSIONS_TABLE',
     description:
-      'Charging sessions, their meter samples, idempotency keys for StartTransaction, the transactionId counter and unknown-transaction reports.',
+      'Charging sessions, their meter samples, idempotency keys for StartTransaction, the transactionId counter and unmatched (unknown-transaction) reports.',
     globalSecondaryIndexes: [
       // Sessions of one charge point, newest first.
       { indexName: 'byChargePoint', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-      // Sparse: only sessions stopped and waiting for completion carry these attributes.
+      // Sparse: only sessions not yet completed carry these attributes: started ones (`OPEN#<chargePoint>`)
+      // and stopped ones waiting for completion (`AWAIT#<chargePoint>#<connector>`); docs/sessions.md.
       { indexName: 'awaitingCompletion', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
       // Completed sessions by UTC completion day: the revenue-assurance report walks it.
       { indexName: 'byCompletionDay', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },

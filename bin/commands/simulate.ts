@@ -45,8 +45,8 @@ action and errors are reported.
   --storm-offline S      seconds the charge points stay offline (default 5)
   --session-minutes A-B  simulated charging minutes per session (default 10-40)
   --settle-timeout S     how long to wait for sessions to be priced before checking (default 60)
-  In load mode --time-compression defaults to 30 and --id-tag to SIM-LOAD (created as a retail
-  idTag when missing); with 1,000 charge points and the defaults the charge points offer about
+  In load mode --time-compression defaults to 30 and --id-tag to SIM-LOAD (created as a free
+  idTag when missing: simulated drivers have no card to charge); with 1,000 charge points and the defaults the charge points offer about
   N x X / interval = 1000 x 30 / 60 = 500 MeterValues per second, plus status notifications.
   Each charge point holds one WebSocket: raise \`ulimit -n\` above the number of charge points.
 

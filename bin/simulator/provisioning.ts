@@ -28,6 +28,9 @@ export function simulatedChargePointId(index: number): string {
 /** A tariff id the demo seed creates; used when the stack has it so simulated sessions get priced. */
 const DEMO_TARIFF_ID = 'DEMO-TOU';
 
+/** Why a simulator-created idTag is free: simulated drivers have no means of payment. */
+export const SIMULATED_DRIVER_REASON = 'simulated driver (voltledger simulate)';
+
 /** Raised when the admin API refuses or fails a provisioning request. */
 export class ProvisioningError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -38,8 +41,9 @@ export class ProvisioningError extends Error {
 
 /**
  * Creates (or updates) SIM-0001..SIM-nnnn through the admin API, with a mix of 22 kW AC and 150 kW
- * DC charge points, and makes sure the idTag exists (an existing idTag is left as it is, so the
- * simulator never downgrades a seeded or hand-made one).
+ * DC charge points, and makes sure the idTag exists: created `free` when missing (simulated drivers
+ * have no card, and a card-paid tag without a payer is Blocked); an existing idTag is left as it is,
+ * so the simulator never downgrades a seeded or hand-made one.
  */
 export async function provisionChargePoints(options: ProvisioningOptions): Promise<SimulatorChargePoint[]> {
   const admin = adminClient(options.adminUrl, options.adminToken);
@@ -47,7 +51,10 @@ export async function provisionChargePoints(options: ProvisioningOptions): Promi
 
   const tag = await admin('GET', `/id-tags/${encodeURIComponent(options.idTag)}`);
   if (tag.status === 404) {
-    const created = await admin('PUT', `/id-tags/${encodeURIComponent(options.idTag)}`, { status: 'Accepted', billing: { kind: 'retail' } });
+    // Simulated drivers have no card: a card-paid (retail) tag without a driver is answered Blocked
+    // under the default OCPP_PAYERLESS_CARD_TAGS=block (docs/payments.md), so the tag is `free`:
+    // still priced at the tariff (a zero total, booked as a free session), never charged to anyone.
+    const created = await admin('PUT', `/id-tags/${encodeURIComponent(options.idTag)}`, { status: 'Accepted', billing: { kind: 'free', reason: SIMULATED_DRIVER_REASON } });
     if (created.status >= 300) throw new ProvisioningError(`could not create idTag ${options.idTag}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
   } else if (tag.status !== 200) {
     throw new ProvisioningError(`could not read idTag ${options.idTag}: HTTP ${tag.status} ${JSON.stringify(tag.body)}`);

@@ -19,6 +19,33 @@ export interface CompletedSession {
 export interface CompletedSessionSource {
   /** Sessions completed on the UTC days from `fromDay` to `toDay`, inclusive. */
   completedBetween(fromDay: string, toDay: string): Promise<CompletedSession[]>;
+  /** Sessions started or stopped but never completed, stored (server clock) at or before `createdBefore`. */
+  notCompletedCreatedBefore?(createdBefore: string): Promise<NotCompletedSession[]>;
+  /** StopTransaction / MeterValues no session took, received from `from` to `to` (UTC ISO, inclusive). */
+  unmatchedBetween?(from: string, to: string): Promise<UnmatchedOcppMessage[]>;
+}
+
+/** A session that never reached completion (docs/sessions.md): it can be neither priced nor closed. */
+export interface NotCompletedSession {
+  sessionId: string;
+  transactionId: number;
+  chargePointId: string;
+  connectorId: number;
+  state: 'started' | 'stopped';
+  startedAt: string;
+  createdAt: string;
+  stoppedAt?: string;
+  billingProfile?: Record<string, unknown> | null;
+}
+
+/** An OCPP message kept for review because no session took it (GET /admin/unmatched). */
+export interface UnmatchedOcppMessage {
+  kind: string;
+  chargePointId: string;
+  transactionId?: number;
+  reason: string;
+  receivedAt: string;
+  candidates?: number[];
 }
 
 /** Where an open session is stuck. */
@@ -29,7 +56,9 @@ export type OpenStage =
   | 'carried_forward'
   | 'collection_failed'
   | 'awaiting_fleet_statement'
-  | 'awaiting_roaming_cdr';
+  | 'awaiting_roaming_cdr'
+  /** Started with an idTag that was not Accepted: priced, charged to nobody, for a person to decide (docs/payments.md). */
+  | 'no_payer';
 
 export interface OpenSession extends CompletedSession {
   billingKind: string;
@@ -52,6 +81,13 @@ export interface RevenueAssuranceReport {
   byStage: Partial<Record<OpenStage, number>>;
   /** Sessions closed more than one way (must not happen: exactly one closure). */
   conflicts: Array<{ sessionId: string; closures: StoredClosure['all'] }>;
+  /**
+   * Sessions stored more than `olderThanHours` ago that never completed (no stop, or no completion):
+   * the sweep closes them past SESSION_MAX_OPEN_HOURS; one listed here is stuck (docs/sessions.md).
+   */
+  notCompleted: Array<NotCompletedSession & { billingKind: string; detail: string }>;
+  /** StopTransaction / MeterValues no session took, received within the lookback: each is to review. */
+  unmatched: UnmatchedOcppMessage[];
 }
 
 const DAY = 86_400_000;
@@ -92,6 +128,10 @@ export function createRevenueAssurance(deps: { store: LedgerStore; sessions: Com
           open.push({ ...base, stage: 'not_priced', detail: 'completed but never priced (SessionCompleted lost, or pricing still failing)' });
           continue;
         }
+        if (billingKind === 'no-payer') {
+          open.push({ ...base, stage: 'no_payer', detail: `nobody can be billed: ${String(session.billingProfile?.reason ?? 'the idTag was not accepted')}`, owedMinor: session.totalMinor });
+          continue;
+        }
         if (billingKind === 'fleet') {
           const completed = new Date(session.completedAt);
           const periodEnd = Date.UTC(completed.getUTCFullYear(), completed.getUTCMonth() + 1, 1);
@@ -114,7 +154,14 @@ export function createRevenueAssurance(deps: { store: LedgerStore; sessions: Com
       }
       const byStage: RevenueAssuranceReport['byStage'] = {};
       for (const o of open) byStage[o.stage] = (byStage[o.stage] ?? 0) + 1;
-      return { generatedAt: new Date(now).toISOString(), olderThanHours, fromDay, toDay, checked: sessions.length, closed: closures.size, awaitingStatementPeriod, open, byStage, conflicts };
+      // Sessions that never reached completion never reach the completed-session index above: read them apart.
+      const notCompleted = ((await deps.sessions.notCompletedCreatedBefore?.(new Date(cutoff).toISOString())) ?? []).map((s) => ({
+        ...s,
+        billingKind: billingKindOf(s.billingProfile),
+        detail: s.state === 'started' ? `started ${s.startedAt}, no StopTransaction and not closed by the sweep` : `stopped ${s.stoppedAt ?? '?'}, never completed`,
+      }));
+      const unmatched = (await deps.sessions.unmatchedBetween?.(`${fromDay}T00:00:00.000Z`, new Date(now).toISOString())) ?? [];
+      return { generatedAt: new Date(now).toISOString(), olderThanHours, fromDay, toDay, checked: sessions.length, closed: closures.size, awaitingStatementPeriod, open, byStage, conflicts, notCompleted, unmatched };
     },
   };
 }

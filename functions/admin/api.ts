@@ -17,13 +17,14 @@ import { paymentView } from '../payments/domain/payment-view.ts';
 import { fleetRoutes, type FleetAdminDeps } from './fleet-routes.ts';
 import { roamingRoutes, type RoamingAdminDeps } from './roaming-routes.ts';
 import { accountingRoutes, type AccountingAdminDeps } from './accounting-routes.ts';
+import { sessionRoutes } from './session-routes.ts';
 import { isTimeZone } from '../shared/time-zone.ts';
 
 export interface AdminApiDeps {
   stores: OcppStores;
   /** Sessions' stored prices (pricing's; functions/pricing/deps.ts createPriceReader). */
   prices: PriceReader;
-  system: Pick<CentralSystem, 'sendCommand' | 'completeIdleSessions'>;
+  system: Pick<CentralSystem, 'sendCommand' | 'completeIdleSessions'> & Partial<Pick<CentralSystem, 'closeStaleSessions'>>;
   clock: Clock;
   log: Log;
   /** When set, every request needs `Authorization: Bearer <token>` (local stack); on AWS, IAM auth guards the API. */
@@ -78,11 +79,12 @@ export function createAdminApi(deps: AdminApiDeps) {
   const { stores, system, clock, log } = deps;
 
   async function sessionView(session: SessionRecord) {
-    const [samples, statusTimeline, price, payment] = await Promise.all([
+    const [samples, statusTimeline, price, payment, chargePoint] = await Promise.all([
       stores.sessions.samples(session.transactionId),
       stores.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
       deps.prices.getPrice(session.transactionId),
       deps.payments?.store.get(session.sessionId),
+      stores.registry.getChargePoint(session.chargePointId),
     ]);
     return {
       ...session,
@@ -94,6 +96,9 @@ export function createAdminApi(deps: AdminApiDeps) {
       meterSamples: samples,
       // The connector's statuses from the start until completion (or until now while it runs).
       statusTimeline: statusTimeline.filter((s) => !session.completedAt || s.timestamp <= session.completedAt),
+      // The clock policy (docs/clocks.md): the session's own record is `clock` (start and stop as
+      // reported, received and used; notes; a review hold); this is the charge point's latest measurement.
+      chargePointClock: chargePoint?.clock ?? null,
     };
   }
 
@@ -253,6 +258,7 @@ export function createAdminApi(deps: AdminApiDeps) {
         return json(200, { completed: await system.completeIdleSessions() });
       },
     },
+    ...sessionRoutes(stores, system, clock),
     ...(deps.memberships ? membershipRoutes(deps.memberships, clock, log) : []),
     ...(deps.payments ? paymentRoutes(deps.payments, clock) : []),
     ...(deps.fleet ? fleetRoutes(deps.fleet, clock) : []),

@@ -11,7 +11,7 @@ import { accrualFromPricedSession, fleetAccountOf } from './domain/accrual.ts';
 import { parsePeriod, periodBounds, type Period } from './domain/period.ts';
 import { DEFAULT_COLLECTION, DEFAULT_PLAN, type FleetBillingSettings } from './domain/plan.ts';
 import type { FleetAccounts, FleetInvoicer, FleetStore, StatementRecord, StatementTotals } from './domain/ports.ts';
-import { computeStatement, FleetBillingError, planInvoiceItems, statementIdFor, type FleetStatement } from './domain/statement.ts';
+import { computeStatement, FleetBillingError, planInvoiceItems, splitByCurrency, statementIdFor, type FleetStatement } from './domain/statement.ts';
 
 /** Thrown when a statement is asked for before its period is over. */
 export class PeriodNotOverError extends VoltLedgerError {}
@@ -87,7 +87,11 @@ export function createFleetBilling(deps: FleetBillingDeps) {
     return found;
   }
 
-  /** The statement as frozen, rebuilt from its settings snapshot and its claimed sessions, checked against its totals. */
+  /**
+   * The statement as frozen, rebuilt from its settings snapshot and its claimed sessions, checked
+   * against its totals; `excluded` lists the account's sessions of the period (and earlier) still
+   * unclaimed because they were priced in another currency.
+   */
   async function frozenStatement(record: StatementRecord): Promise<FleetStatement> {
     const settings = JSON.parse(record.settingsJson!) as FleetBillingSettings;
     const accruals = await store.getAccruals(record.accountId, record.sessionIds ?? []);
@@ -95,7 +99,8 @@ export function createFleetBilling(deps: FleetBillingDeps) {
     if (JSON.stringify(totalsOf(statement)) !== JSON.stringify(record.totals) || accruals.length !== (record.sessionIds ?? []).length) {
       throw new StatementIntegrityError(`statement ${record.statementId} does not add up from its sessions any more; not billed`);
     }
-    return statement;
+    const unclaimed = splitByCurrency(await store.unbilledAccruals(record.accountId, record.period), settings.currency).excluded;
+    return { ...statement, excluded: [...statement.excluded, ...unclaimed] };
   }
 
   function issuedEvent(statement: FleetStatement, record: StatementRecord, issuedAt: string) {
@@ -118,7 +123,9 @@ export function createFleetBilling(deps: FleetBillingDeps) {
   }
 
   async function claimAndFreeze(accountId: string, period: Period, statementId: string, owner: string, settings: FleetBillingSettings): Promise<void> {
-    const unbilled = await store.unbilledAccruals(accountId, period);
+    // Only what the statement bills is claimed: a session priced in another currency stays unclaimed and reported.
+    const { billable: unbilled, excluded } = splitByCurrency(await store.unbilledAccruals(accountId, period), settings.currency);
+    if (excluded.length) log.warn('fleet sessions in another currency left unclaimed', { accountId, period, excluded });
     // Intent first: a run that dies between the two writes leaves a claim the statement knows about.
     await store.recordClaimIntent(accountId, period, unbilled.map((a) => a.sessionId));
     for (const accrual of unbilled) await store.claimAccrual(accountId, accrual.sessionId, statementId);

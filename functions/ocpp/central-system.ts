@@ -3,6 +3,7 @@ import type { CentralSystemConfig } from './domain/config.ts';
 import { callErrorFrame, callResultFrame, OcppCallError, parseFrame, type OcppErrorCode, UNKNOWN_MESSAGE_ID } from './domain/framing.ts';
 import type { Ocpp16ChargePointMessages } from './domain/ocpp16-messages.generated.ts';
 import type { OcppPorts } from './domain/ports.ts';
+import { salvageSampledValues } from './domain/sampled-values.ts';
 import { isKnownAction, validateRequest } from './domain/validation.ts';
 
 export type { CentralSystemConfig } from './domain/config.ts';
@@ -59,7 +60,17 @@ export function createCentralSystem(deps: CentralSystemDeps) {
       return isKnownAction(action) ? error('NotSupported', `${action} is not supported by this central system`) : error('NotImplemented', `unknown action ${action}`);
     }
     const valid = validateRequest(action, payload);
-    if (!valid.ok) return error(valid.errorCode, valid.description, { path: valid.path });
+    if (!valid.ok) {
+      // MeterValues and StopTransaction only: drop the sampled values that break the schema, keep the rest (docs/meters.md).
+      const salvaged = salvageSampledValues(action, payload);
+      if (!salvaged) return error(valid.errorCode, valid.description, { path: valid.path });
+      log.warn('sampled values that break the OCPP schema were dropped; the rest of the frame was kept', { chargePointId, action, messageId, dropped: salvaged.dropped.map((d) => d.description) });
+      // As JSON text: a value that breaks the schema may be one DynamoDB cannot store (a number beyond
+      // its range such as 1e-300, nesting deeper than 32 levels), and failing here would leave the CALL unanswered.
+      const dropped = salvaged.dropped.map((d) => ({ path: d.path, description: d.description, sampledValue: JSON.stringify(d.sampledValue) }));
+      await deps.registry.recordNotification(chargePointId, `${action}.schemaDeviation`, { dropped, payload: JSON.stringify(payload) }, deps.clock.now().toISOString(), messageId);
+      payload = salvaged.payload;
+    }
     // The action's own schema accepted the payload: it is that action's request.
     const request = payload as Ocpp16ChargePointMessages[typeof action]['request'];
     try {
@@ -138,6 +149,12 @@ export function createCentralSystem(deps: CentralSystemDeps) {
      * of the stop being recorded. Billing ends at the charge point's stop time + the limit.
      */
     completeIdleSessions: service.completeIdleSessions,
+
+    /**
+     * Closes started sessions with no StopTransaction and no meter reading for SESSION_MAX_OPEN_HOURS:
+     * stopped from their last reading, flagged `closed-without-stop`, completed (docs/sessions.md).
+     */
+    closeStaleSessions: service.closeStaleSessions,
   };
 }
 

@@ -9,6 +9,7 @@ import { DynamoRegistry } from './adapters/dynamo-registry.ts';
 import { DynamoSessionStore } from './adapters/dynamo-sessions.ts';
 import { DynamoTariffs } from './adapters/dynamo-tariffs.ts';
 import { DEFAULT_LOCKOUT_POLICY } from './domain/lockout.ts';
+import { DEFAULT_MAX_OPEN_SESSION_HOURS } from './domain/config.ts';
 import { type CallObserver, createCentralSystem, type CentralSystemConfig, type CentralSystemDeps } from './central-system.ts';
 
 /** Everything the OCPP functions and the admin API store, built once per process. */
@@ -32,12 +33,18 @@ export function createStores(dynamo: DynamoDBClient, tables: TableNames): OcppSt
 export function centralSystemConfigFromEnv(env: Env = process.env): CentralSystemConfig {
   const lockoutSeconds = intFromEnv('OCPP_CONNECT_LOCKOUT_SECONDS', DEFAULT_LOCKOUT_POLICY.windowSeconds, env);
   if (lockoutSeconds < 1) throw new ConfigurationError(`OCPP_CONNECT_LOCKOUT_SECONDS must be 1 or more, got ${lockoutSeconds}`);
+  const maxOpenSessionHours = intFromEnv('SESSION_MAX_OPEN_HOURS', DEFAULT_MAX_OPEN_SESSION_HOURS, env);
+  if (maxOpenSessionHours < 1) throw new ConfigurationError(`SESSION_MAX_OPEN_HOURS must be 1 or more, got ${maxOpenSessionHours}`);
+  const payerlessCardTags = env.OCPP_PAYERLESS_CARD_TAGS ?? 'block';
+  if (payerlessCardTags !== 'block' && payerlessCardTags !== 'accept') throw new ConfigurationError(`OCPP_PAYERLESS_CARD_TAGS must be block or accept, got ${payerlessCardTags}`);
   return {
+    payerlessCardTags,
     // API Gateway drops a connection idle for 10 minutes; a 5-minute heartbeat keeps it open.
     heartbeatIntervalSeconds: intFromEnv('OCPP_HEARTBEAT_INTERVAL_SECONDS', 300, env),
     idleCompletionLimitSeconds: intFromEnv('SESSION_IDLE_LIMIT_SECONDS', 4 * 3600, env),
     singleSessionPerIdTag: env.OCPP_SINGLE_SESSION_PER_IDTAG === 'true',
     activeSessionMaxAgeSeconds: intFromEnv('OCPP_ACTIVE_SESSION_MAX_AGE_SECONDS', 24 * 3600, env),
+    maxOpenSessionHours,
     connectLockout: {
       maxFailures: intFromEnv('OCPP_CONNECT_MAX_FAILURES', DEFAULT_LOCKOUT_POLICY.maxFailures, env),
       windowSeconds: lockoutSeconds,

@@ -14,13 +14,16 @@ export function sessionPricingInput(input: {
   tariff: Tariff;
   billingProfile: BillingProfile | undefined;
   completedAt: string;
-  completedBy: 'unplugged' | 'idle-limit';
+  /** The charge point's rated power: readings rising faster are not billed (docs/meters.md). */
+  maxPowerKw?: number | undefined;
+  /** `closed-without-stop` ends like `idle-limit`: no charge point said when the car left (docs/sessions.md). */
+  completedBy: 'unplugged' | 'idle-limit' | 'closed-without-stop';
 }): SessionPricingInput {
   const { session } = input;
   const statusNotifications = input.statusTimeline
     .filter((s) => s.connectorId === session.connectorId && s.timestamp <= input.completedAt)
     .map((s) => ({ connectorId: s.connectorId, errorCode: s.errorCode, status: s.status, timestamp: s.timestamp }));
-  if (input.completedBy === 'idle-limit') {
+  if (input.completedBy !== 'unplugged') {
     statusNotifications.push({ connectorId: session.connectorId, errorCode: 'NoError', status: 'Available', timestamp: input.completedAt });
   }
   return {
@@ -28,6 +31,7 @@ export function sessionPricingInput(input: {
     timeZone: session.timeZone,
     ...(input.billingProfile ? { billingProfile: input.billingProfile } : {}),
     connectorId: session.connectorId,
+    ...(input.maxPowerKw !== undefined ? { maxPowerKw: input.maxPowerKw } : {}),
     startTransaction: {
       connectorId: session.connectorId,
       idTag: session.idTag,

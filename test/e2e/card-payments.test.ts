@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
+import { runningClock } from '../../functions/shared/clock.ts';
 import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient } from '../support/stack.ts';
 
 /**
@@ -30,6 +31,7 @@ const POLICY = {
  * (holds, increments, captures, declines, expiry, faults, Terminal readers) and its signed webhooks.
  */
 describe('card payments end to end (local stack, Stripe emulator)', () => {
+  const serverClock = runningClock('2027-01-15T00:00:00Z');
   let stack: LocalStack;
   let stripe: Stripe;
   let control: StripeEmulatorControl;
@@ -47,7 +49,9 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
   beforeAll(async () => {
     // No SDK retries: a Stripe failure surfaces to the consumer, and the bus's retry is what recovers.
     const log = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, ...(fields ? { fields } : {}) }) };
-    stack = await startTestStack({ log, stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 50 } }, client: { maxNetworkRetries: 0, timeout: 1500 } } } });
+    // The stack lives after every test day (t() is up to a few weeks after 2026-11-23): the messages are
+    // queued ones, trusted as stamped, whatever the real date (docs/clocks.md corrects future stamps).
+    stack = await startTestStack({ log, clock: serverClock, stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 50 } }, client: { maxNetworkRetries: 0, timeout: 1500 } } } });
     stripe = stack.stripeEmulator!.client;
     control = stack.stripeEmulator!.emulator.control;
     stack.bus.subscribe((event: any) => events.push({ type: event['detail-type'], id: event.detail.metadata.id, data: event.detail.data }));
@@ -64,6 +68,9 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
       },
     });
     expect((await admin(stack, 'PUT', '/payment-policies/default', POLICY)).status).toBe(200);
+    // These sessions draw up to 60 kW (20 kWh in 20 min): rate CP-001 for it, or pricing would not
+    // bill the energy a 22 kW charger cannot deliver (docs/meters.md).
+    expect((await admin(stack, 'PUT', '/charge-points/CP-001', { maxPowerKw: 150 })).status).toBeLessThan(300);
   });
 
   afterAll(async () => {
@@ -354,11 +361,14 @@ describe('card payments end to end (local stack, Stripe emulator)', () => {
     const idTag = remoteStart.params.idTag as string;
     // The charge point does what RemoteStartTransaction asks: Authorize, then StartTransaction now.
     expect((await cp.call('Authorize', { idTag })).idTagInfo.status).toBe('Accepted');
-    const at = (seconds: number) => new Date((control.now() + seconds) * 1000).toISOString();
-    const { transactionId, sessionId } = await start(idTag, 3, 0, at(0));
+    // The charge point's clock is in sync with the server's (the emulator's may have been advanced by another test).
+    const at = (seconds: number) => new Date(serverClock.now().getTime() + seconds * 1000).toISOString();
+    // Started 55 s before now (within the minute a start may precede the card): 2 kWh by the stop is
+    // what the charger can deliver in that time, so it is billed (docs/meters.md).
+    const { transactionId, sessionId } = await start(idTag, 3, 0, at(-55));
     const held = await paymentOf(sessionId);
     expect(held).toMatchObject({ channel: 'reader', status: 'held', readerId: reader.id, authorizedMinor: 2000, paymentIntentIds: [armed.body.armed.paymentIntentId] });
-    await cp.call('StopTransaction', { transactionId, meterStop: 10_000, timestamp: at(1) });
+    await cp.call('StopTransaction', { transactionId, meterStop: 2_000, timestamp: at(1) });
     await cp.call('StatusNotification', { connectorId: 3, errorCode: 'NoError', status: 'Available', timestamp: at(1) });
     await settle();
     const payment = await paymentOf(sessionId);

@@ -87,6 +87,10 @@ async function runSessions(chaos: boolean): Promise<Run> {
     stack.bus.subscribe((event: any) => published.push({ type: event['detail-type'], id: event.detail.metadata.id, data: event.detail.data }));
     if (chaos) stack.stripeEmulator!.emulator.control.setDeliveryChaos({ duplicate: true, outOfOrder: true });
     expect((await admin(stack, 'PUT', '/payment-policies/default', FAULT_POLICY)).status).toBe(200);
+    // The retail, top-up and declined sessions draw 60 kW (20 kWh in 20 min, 1 kWh a minute): rate
+    // CP-001 and CP-002 (22 kW in the demo data) for it, as CP-003 is, or pricing would drop
+    // readings a 22 kW charger cannot deliver (docs/meters.md).
+    for (const id of ['CP-001', 'CP-002']) expect((await admin(stack, 'PUT', `/charge-points/${id}`, { maxPowerKw: 150 })).status).toBe(200);
     await driverWith(stack, 'pm_card_mastercard', 'chaos-mc', 'CHAOS-MC');
     await driverWith(stack, 'pm_card_chargeDeclined', 'chaos-declined', 'CHAOS-DECLINED');
     await settleStack(stack);

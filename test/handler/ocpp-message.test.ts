@@ -53,8 +53,10 @@ beforeEach(() => {
 describe('ocpp message handler ($default)', () => {
   describe('Authorize', () => {
     it('answers from the entitlement record with one read', async () => {
+      // A card-paid tag (no billing profile is retail) with a driver behind it: someone pays
+      // (docs/payments.md, "Who pays by card"), so OCPP_PAYERLESS_CARD_TAGS=block does not apply.
       dynamo.on(GetItemCommand, { TableName: 'entitlements' }).resolves({
-        Item: marshall({ pk: 'IDTAG#RFID-1', sk: 'IDTAG', idTag: 'RFID-1', status: 'Accepted', expiryDate: '2099-01-01T00:00:00.000Z', updatedAt: 'x' }),
+        Item: marshall({ pk: 'IDTAG#RFID-1', sk: 'IDTAG', idTag: 'RFID-1', status: 'Accepted', expiryDate: '2099-01-01T00:00:00.000Z', driverId: 'DRV-1', updatedAt: 'x' }),
       });
 
       const result = await handler(aMessageEvent('[2,"a1","Authorize",{"idTag":"rfid-1"}]'), context);
@@ -64,6 +66,20 @@ describe('ocpp message handler ($default)', () => {
       expect(dynamo.commandCalls(GetItemCommand, { TableName: 'entitlements' })[0]!.args[0].input.Key).toEqual(
         marshall({ pk: 'IDTAG#RFID-1', sk: 'IDTAG' }),
       );
+      expect(dynamo.commandCalls(GetItemCommand, { TableName: 'entitlements' })).toHaveLength(1);
+      expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(0);
+    });
+
+    it('answers Blocked for a card-paid idTag no driver stands behind, from the same one read', async () => {
+      // OCPP_PAYERLESS_CARD_TAGS defaults to block; the payer fact (driverId) is on the cached record.
+      dynamo.on(GetItemCommand, { TableName: 'entitlements' }).resolves({
+        Item: marshall({ pk: 'IDTAG#RFID-2', sk: 'IDTAG', idTag: 'RFID-2', status: 'Accepted', billing: { kind: 'retail' }, updatedAt: 'x' }),
+      });
+
+      const result = await handler(aMessageEvent('[2,"a3","Authorize",{"idTag":"RFID-2"}]'), context);
+
+      expect(JSON.parse(result.body!)).toEqual([3, 'a3', { idTagInfo: { status: 'Blocked' } }]);
+      expect(dynamo.commandCalls(GetItemCommand, { TableName: 'entitlements' })).toHaveLength(1);
       expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(0);
     });
 
@@ -94,7 +110,8 @@ describe('ocpp message handler ($default)', () => {
   describe('StartTransaction', () => {
     beforeEach(() => {
       dynamo.on(GetItemCommand, { TableName: 'entitlements' }).resolves({
-        Item: marshall({ pk: 'IDTAG#RFID-1', sk: 'IDTAG', idTag: 'RFID-1', status: 'Accepted', updatedAt: 'x', billing: { kind: 'retail' }, tariffId: 'T1' }),
+        // A retail tag with a driver (its payer, docs/payments.md): Accepted under OCPP_PAYERLESS_CARD_TAGS=block.
+        Item: marshall({ pk: 'IDTAG#RFID-1', sk: 'IDTAG', idTag: 'RFID-1', status: 'Accepted', updatedAt: 'x', billing: { kind: 'retail' }, driverId: 'DRV-1', tariffId: 'T1' }),
       });
       dynamo.on(GetItemCommand, { TableName: 'registry', Key: marshall({ pk: 'CP#CP-001', sk: 'PROFILE' }) }).resolves({
         Item: marshall({ pk: 'CP#CP-001', sk: 'PROFILE', chargePointId: 'CP-001', passwordHash: 'x', timeZone: 'Europe/Berlin', updatedAt: 'x' }),
@@ -103,6 +120,10 @@ describe('ocpp message handler ($default)', () => {
       dynamo.on(QueryCommand, { TableName: 'tariffs' }).resolves({ Items: [marshall({ pk: 'TARIFF#T1', sk: 'V#0000000002', version: 2 })] });
       dynamo.on(UpdateItemCommand, { TableName: 'sessions' }).resolves({ Attributes: marshall({ value: 41 }) });
       dynamo.on(PutItemCommand, { TableName: 'sessions' }).resolves({});
+      // A new start looks for sessions still open on the connector (docs/sessions.md): none here.
+      dynamo.on(QueryCommand, { TableName: 'sessions', IndexName: 'awaitingCompletion' }).resolves({ Items: [] });
+      // The start's timestamp measures the charge point's clock, kept on its profile (docs/clocks.md).
+      dynamo.on(UpdateItemCommand, { TableName: 'registry' }).resolves({});
     });
 
     it('stores the session with its tariff and billing snapshot, publishes SessionStarted, then answers', async () => {
@@ -120,6 +141,16 @@ describe('ocpp message handler ($default)', () => {
         .find((input) => input.Item?.sk?.S === 'SESSION');
       expect(sessionPut?.ConditionExpression).toBe('attribute_not_exists(pk)');
       expect(sessionPut?.Item?.tariff).toEqual({ M: { tariffId: { S: 'T1' }, version: { N: '2' } } });
+      expect(sessionPut?.Item?.billingProfile).toEqual({ M: { kind: { S: 'retail' } } });
+      // A started session is in the awaitingCompletion index under OPEN#<chargePoint> (docs/sessions.md).
+      expect(sessionPut?.Item?.gsi2pk).toEqual({ S: 'OPEN#CP-001' });
+      const openQuery = dynamo.commandCalls(QueryCommand, { TableName: 'sessions', IndexName: 'awaitingCompletion' });
+      expect(openQuery).toHaveLength(1);
+      expect(openQuery[0]!.args[0].input.ExpressionAttributeValues).toEqual(marshall({ ':pk': 'OPEN#CP-001' }));
+      const clockUpdate = dynamo.commandCalls(UpdateItemCommand, { TableName: 'registry' });
+      expect(clockUpdate).toHaveLength(1);
+      expect(clockUpdate[0]!.args[0].input.Key).toEqual(marshall({ pk: 'CP#CP-001', sk: 'PROFILE' }));
+      expect(clockUpdate[0]!.args[0].input.ExpressionAttributeValues![':clock']!.M!.measuredBy).toEqual({ S: 'StartTransaction' });
       const [put] = eventBridge.commandCalls(PutEventsCommand);
       const entry = put!.args[0].input.Entries![0]!;
       expect(entry.DetailType).toBe('SessionStarted');

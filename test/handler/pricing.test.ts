@@ -117,6 +117,8 @@ beforeEach(() => {
     Item: marshall({ pk: 'TARIFF#T1', sk: 'V#0000000002', tariffId: 'T1', version: 2, tariffJson: JSON.stringify(aTariffJson()), createdAt: '2026-11-01T00:00:00Z' }),
   });
   dynamo.on(QueryCommand, { TableName: 'sessions' }).resolves({ Items: [] });
+  // The charge point's rated power, the meter plausibility bound (docs/meters.md): 2 kWh in 20 min is 6 kW.
+  dynamo.on(GetItemCommand, { TableName: 'registry', Key: marshall({ pk: 'CP#CP-001', sk: 'PROFILE' }) }).resolves({ Item: marshall({ maxPowerKw: 22 }) });
   dynamo.on(QueryCommand, { TableName: 'registry' }).resolves({
     Items: [aStatusItem('2026-11-23T09:00:00.000Z', 'Charging'), aStatusItem('2026-11-23T09:20:00.000Z', 'Available')].map((item) => marshall(item)),
   });

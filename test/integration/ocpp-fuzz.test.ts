@@ -41,6 +41,8 @@ interface FuzzCase {
   kind: string;
   frame: string | Buffer;
   expected: Expected;
+  /** A StopTransaction kept without the sampled value that broke the schema: answered, and recorded for review. */
+  salvaged?: true;
 }
 
 const schemaList = schemas as Array<{ $id: string } & Record<string, any>>;
@@ -187,12 +189,29 @@ let sequence = 0;
 const uniqueId = (prefix: string) => `${prefix}${(sequence += 1)}`;
 const call = (id: string, action: string, payload: unknown) => JSON.stringify([2, id, action, payload]);
 
+/**
+ * docs/meters.md, "Frames that break the schema": in MeterValues and StopTransaction only, a sampled
+ * value that breaks the schema is dropped and the rest of the frame handled normally. The valid
+ * samples carry one sampled value, so a MeterValues frame broken there has nothing left and is
+ * refused as before, while a StopTransaction broken only inside `transactionData[].sampledValue[]`
+ * is kept without it: answered with a CALLRESULT, recorded as a `StopTransaction.schemaDeviation`
+ * notification, and (its transaction being no session of the sender's) as an unmatched stop.
+ * Anything else broken (the meter value's timestamp, a missing `sampledValue`) is still refused.
+ */
+const salvagedStop = (action: string, path: Path) => action === 'StopTransaction' && path.length >= 4 && path[0] === 'transactionData' && path[2] === 'sampledValue';
+
+/** The case for one violation at `path`: the CALLERROR `code`, unless the rule above keeps the frame. */
+function broken(kind: string, action: string, path: Path, payload: unknown, id: string, code: Code): FuzzCase {
+  const frame = call(id, action, payload);
+  return salvagedStop(action, path) ? { kind: `${kind} (sampled value dropped)`, frame, expected: { answer: 'result', id }, salvaged: true } : { kind, frame, expected: { answer: 'error', id, code } };
+}
+
 /** A handled action's valid payload with exactly one violation, and the code OCPP-J gives that violation. */
 const schemaMutation: fc.Arbitrary<FuzzCase> = fc.oneof(
   // A required field missing: OccurenceConstraintViolation.
   fc.constantFrom(...VALUE_SLOTS.filter((s) => s.required)).map((slot) => {
     const id = uniqueId('occ');
-    return { kind: 'missing required field', frame: call(id, slot.action, mutate(VALID[slot.action], slot.path, { delete: true })), expected: { answer: 'error', id, code: 'OccurenceConstraintViolation' } as Expected };
+    return broken('missing required field', slot.action, slot.path, mutate(VALID[slot.action], slot.path, { delete: true }), id, 'OccurenceConstraintViolation');
   }),
   // A value of the wrong JSON type (deeply nested values, unicode, big numbers included): TypeConstraintViolation.
   fc
@@ -200,7 +219,7 @@ const schemaMutation: fc.Arbitrary<FuzzCase> = fc.oneof(
     .filter(([slot, value]) => !matchesType(value, slot.schema.type))
     .map(([slot, value]) => {
       const id = uniqueId('type');
-      return { kind: 'wrong type', frame: call(id, slot.action, mutate(VALID[slot.action], slot.path, { set: value })), expected: { answer: 'error', id, code: 'TypeConstraintViolation' } as Expected };
+      return broken('wrong type', slot.action, slot.path, mutate(VALID[slot.action], slot.path, { set: value }), id, 'TypeConstraintViolation');
     }),
   // A field the PDU does not have: FormationViolation (the payload does not conform to the PDU).
   fc
@@ -208,7 +227,7 @@ const schemaMutation: fc.Arbitrary<FuzzCase> = fc.oneof(
     .filter(([slot, name]) => !Object.hasOwn(slot.schema.properties ?? {}, name))
     .map(([slot, name, value]) => {
       const id = uniqueId('extra');
-      return { kind: 'extra property', frame: call(id, slot.action, mutate(VALID[slot.action], [...slot.path, name], { set: value })), expected: { answer: 'error', id, code: 'FormationViolation' } as Expected };
+      return broken('extra property', slot.action, [...slot.path, name], mutate(VALID[slot.action], [...slot.path, name], { set: value }), id, 'FormationViolation');
     }),
   // Right type, value outside what the field allows (enum, maxLength in code points, date-time): PropertyConstraintViolation.
   fc
@@ -221,7 +240,7 @@ const schemaMutation: fc.Arbitrary<FuzzCase> = fc.oneof(
           : fc.oneof(fc.constantFrom('now', '', '2026-13-01T00:00:00Z', '2026-11-23', '23/11/2026 09:00', '2026-11-23T25:00:00Z', '0'), fc.string({ unit: 'grapheme' }).filter((v) => !/^\d{4}-/.test(v)));
       return bad.map((value) => {
         const id = uniqueId('prop');
-        return { kind: 'value out of range', frame: call(id, slot.action, mutate(VALID[slot.action], slot.path, { set: value })), expected: { answer: 'error', id, code: 'PropertyConstraintViolation' } as Expected };
+        return broken('value out of range', slot.action, slot.path, mutate(VALID[slot.action], slot.path, { set: value }), id, 'PropertyConstraintViolation');
       });
     }),
   // OCPP 1.6: a transaction is on connector 1 or more.
@@ -395,7 +414,7 @@ describe('OCPP-J fuzzing on the local stack', () => {
     for (const [action, payload] of Object.entries(VALID)) expect(validateRequest(action, payload), action).toEqual({ ok: true });
   });
 
-  it('answers thousands of malformed and hostile frames as OCPP-J says, keeps the connection, writes nothing, publishes nothing', async () => {
+  it('answers thousands of malformed and hostile frames as OCPP-J says, keeps the connection, publishes nothing, writes only the review records of salvaged stops', async () => {
     const handWritten = classics(victimTransactionId, victimPendingCallId);
     const cases = [
       ...handWritten,
@@ -436,8 +455,28 @@ describe('OCPP-J fuzzing on the local stack', () => {
     expect(cp.closed()).toBeUndefined();
 
     await stack.bus.drain();
-    expect(diffDumps(before, await dumpTables(stack, { ignoreConnections: true }))).toEqual({ added: [], changed: [], removed: [] });
+    const after = await dumpTables(stack, { ignoreConnections: true });
+    const diff = diffDumps(before, after);
+    expect(diff.changed).toEqual([]);
+    expect(diff.removed).toEqual([]);
     expect(published).toEqual([]);
+    // The only writes: per StopTransaction kept without its broken sampled value (docs/meters.md), its
+    // schemaDeviation notification and, since transaction 1 is no session of the sender's, the stop
+    // recorded as unmatched (docs/sessions.md): by day (one per message) and in the older per-charge-point
+    // record (keyed by receive time and transactionId, so two in the same millisecond share one item).
+    const salvagedIds = cases.filter((c) => c.salvaged).map((c) => (c.expected as { id: string }).id);
+    expect(salvagedIds.length).toBeGreaterThan(0);
+    const notes = diff.added.filter((k) => k.startsWith(`voltledger-local-registry|CP#${ATTACKER}|NOTE#`));
+    const unmatched = diff.added.filter((k) => k.startsWith('voltledger-local-sessions|UNMATCHED#'));
+    const unknownStops = diff.added.filter((k) => k.startsWith(`voltledger-local-sessions|UNKNOWN_STOP#${ATTACKER}|`));
+    expect(diff.added.filter((k) => !notes.includes(k) && !unmatched.includes(k) && !unknownStops.includes(k))).toEqual([]);
+    expect(notes.map((k) => k.slice(k.lastIndexOf('#') + 1)).sort()).toEqual([...salvagedIds].sort());
+    for (const k of notes) expect(JSON.parse(after.get(k)!), k).toMatchObject({ kind: 'StopTransaction.schemaDeviation' });
+    expect(unmatched.map((k) => /#([^#]+)#StopTransaction#([^#]+)#1$/.exec(k)?.slice(1).join(' ')).sort()).toEqual(salvagedIds.map((id) => `${ATTACKER} ${id}`).sort());
+    for (const k of unmatched) expect(JSON.parse(after.get(k)!), k).toMatchObject({ kind: 'StopTransaction', chargePointId: ATTACKER, transactionId: 1, reason: 'unknown-transaction' });
+    expect(unknownStops.length).toBeGreaterThan(0);
+    expect(unknownStops.length).toBeLessThanOrEqual(salvagedIds.length);
+    for (const k of unknownStops) expect(k).toMatch(/#1$/);
 
     const byKind = new Map<string, number>([['hand-written classics', handWritten.length]]);
     for (const c of cases.slice(handWritten.length)) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + 1);
@@ -514,9 +553,15 @@ describe('OCPP-J fuzzing on the local stack', () => {
     const diff = diffDumps(before, await dumpTables(stack, { ignoreConnections: true }));
     expect(diff.changed).toEqual([]);
     expect(diff.removed).toEqual([]);
-    // Only review records of the sender: its orphaned MeterValues and its unknown StopTransactions.
-    expect(diff.added.filter((k) => !k.startsWith(`voltledger-local-registry|CP#${ATTACKER}|NOTE#`) && !k.startsWith(`voltledger-local-sessions|UNKNOWN_STOP#${ATTACKER}|`))).toEqual([]);
-    expect(diff.added.length).toBeGreaterThan(0);
+    // Only review records of the sender: its orphaned MeterValues and its unknown StopTransactions,
+    // and each of those messages once in the daily listing of unmatched messages (docs/sessions.md).
+    const unmatched = diff.added.filter((k) => k.startsWith('voltledger-local-sessions|UNMATCHED#'));
+    expect(diff.added.filter((k) => !unmatched.includes(k) && !k.startsWith(`voltledger-local-registry|CP#${ATTACKER}|NOTE#`) && !k.startsWith(`voltledger-local-sessions|UNKNOWN_STOP#${ATTACKER}|`))).toEqual([]);
+    const kindOf = (id: string) => (id.startsWith('mv') ? 'MeterValues' : 'StopTransaction');
+    expect(unmatched.map((k) => /#([^#]+)#(MeterValues|StopTransaction)#([^#]+)#(-?\d+)$/.exec(k)?.slice(1).join(' ')).sort()).toEqual(
+      frames.map(([id], i) => `${ATTACKER} ${kindOf(id)} ${id} ${numbers[Math.floor(i / 2)]}`).sort(),
+    );
+    expect(diff.added.length).toBeGreaterThan(unmatched.length);
     console.info(`OCPP fuzz: ${frames.length} MeterValues/StopTransaction frames naming foreign or unknown transactions, all answered, ${diff.added.length} review records`);
     cp.ws.close();
   }, 60_000);

@@ -199,9 +199,10 @@ describe('pricing idempotency under at-least-once, unordered delivery', () => {
       // Prepare: everything the consumer reads, read back from the store.
       const session = (await stores.sessions.getSession(transactionIds[key]!))!;
       const tariff = (await stores.tariffs.get(session.tariff!.tariffId, session.tariff!.version))!;
-      const [samples, statusTimeline] = await Promise.all([
+      const [samples, statusTimeline, chargePoint] = await Promise.all([
         stores.sessions.samples(session.transactionId),
         stores.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
+        stores.registry.getChargePoint(session.chargePointId),
       ]);
 
       // Act
@@ -214,6 +215,8 @@ describe('pricing idempotency under at-least-once, unordered delivery', () => {
           billingProfile: session.billingProfile ? parseBillingProfile(session.billingProfile) : undefined,
           completedAt: session.completedAt!,
           completedBy: session.completedBy!,
+          // The charge point's rated power, the meter plausibility bound the consumer reads too (docs/meters.md).
+          maxPowerKw: chargePoint?.maxPowerKw,
         }),
       );
 

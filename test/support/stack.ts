@@ -6,9 +6,13 @@ import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../
 
 export { energySample } from '../../bin/simulator/strict-charge-point.ts';
 
-/** An in-memory local stack on a free port with the demo data, silent. */
+/**
+ * An in-memory local stack on a free port with the demo data, silent. The demo idTags have no
+ * driver behind them, so tests accept card tags without a payer (`payerlessCardTags: 'accept'`)
+ * unless they pass `config.payerlessCardTags: 'block'`, the product's default (docs/payments.md).
+ */
 export function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
-  return startLocalStack({ port: 0, sweepIntervalMs: 0, log: silentLog, ...options });
+  return startLocalStack({ port: 0, sweepIntervalMs: 0, log: silentLog, ...options, config: { payerlessCardTags: 'accept', ...options.config } });
 }
 
 /** The strict ocpp-rpc client as tests use it: answers are checked against the schemas, so `any` is safe to read. */

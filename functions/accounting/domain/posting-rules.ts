@@ -170,6 +170,9 @@ const sessionPriced: PostingRule<'SessionPriced'> = (event, date) => {
   const description = `Session ${d.sessionId} at ${d.chargePointId} priced (${kind})`;
   let lines: JournalLine[];
   switch (kind) {
+    case 'no-payer':
+      // Nobody owes it: no receivable, no revenue; the session stays open for review (revenue assurance: no_payer).
+      return { date, entries: [], refs: refIds, memo: `no payer: ${String(d.billingProfile?.reason ?? 'idTag not accepted')}; held for review`, closures: [] };
     case 'free':
       return { date, entries: [], refs: refIds, memo: 'free session: no revenue', closures: [{ sessionId: d.sessionId, kind: 'free', reason: String(d.billingProfile?.reason ?? 'free billing profile'), sourceId: event.metadata.id, at: date }] };
     case 'fleet': {

@@ -81,6 +81,23 @@ export interface FleetStatement {
   excluded: Array<{ sessionId: string; reason: string }>;
 }
 
+/**
+ * Splits accruals into those a statement in `currency` can bill and those it cannot (priced in
+ * another currency). A statement claims only the first: a session is never marked billed by a
+ * statement that leaves it out of its totals. The others stay unclaimed, are listed in
+ * `excluded` of every statement of the account until an operator resolves them, and revenue
+ * assurance keeps them open (docs/payments.md, "Fleet sessions in another currency").
+ */
+export function splitByCurrency<A extends Pick<FleetAccrual, 'sessionId' | 'currency'>>(accruals: readonly A[], currency: string): { billable: A[]; excluded: Array<{ sessionId: string; reason: string }> } {
+  const billable: A[] = [];
+  const excluded: Array<{ sessionId: string; reason: string }> = [];
+  for (const a of accruals) {
+    if (a.currency === currency) billable.push(a);
+    else excluded.push({ sessionId: a.sessionId, reason: `priced in ${a.currency}, the account bills in ${currency}: not claimed, left for review` });
+  }
+  return { billable, excluded };
+}
+
 /** The statement id of an account's period: deterministic, so every re-run names the same statement. */
 export function statementIdFor(accountId: string, period: Period): string {
   return `FS-${accountId}-${period}`;
@@ -129,13 +146,9 @@ export function computeStatement(settings: FleetBillingSettings, period: Period,
   if (!settings.tax) throw new FleetBillingError(`fleet account ${settings.accountId} has no tax details (taxDetails.vatPercent); a statement cannot be issued without them`);
   const tax = settings.tax;
   const digits = isoMinorDigits(settings.currency);
-  const excluded: FleetStatement['excluded'] = [];
-  const billable = [...accruals]
-    .filter((a) => {
-      if (a.currency === settings.currency) return true;
-      excluded.push({ sessionId: a.sessionId, reason: `priced in ${a.currency}, the account bills in ${settings.currency}` });
-      return false;
-    })
+  const split = splitByCurrency(accruals, settings.currency);
+  const excluded: FleetStatement['excluded'] = split.excluded;
+  const billable = split.billable
     .sort((x, y) => (x.startedAt === y.startedAt ? x.sessionId.localeCompare(y.sessionId) : x.startedAt < y.startedAt ? -1 : 1));
 
   const perSession = settings.plan.kind === 'per_session';

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
 import { firstFailure, lockEndsAt, type LockoutPolicy, type LoginFailures } from '../domain/lockout.ts';
+import type { ClockMeasurement } from '../domain/clock-skew.ts';
 import type { ChargePointProfile, ConnectorStatusRecord, PendingCall } from '../domain/model.ts';
 import type { RegistryPort } from '../domain/ports.ts';
 
@@ -140,6 +141,19 @@ export class DynamoRegistry implements RegistryPort {
         UpdateExpression: 'SET lastSeenAt = :at',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: marshall({ ':at': at }),
+      }),
+    );
+  }
+
+  async recordClock(chargePointId: string, measurement: ClockMeasurement): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: cpPk(chargePointId), sk: 'PROFILE' }),
+        UpdateExpression: 'SET #clock = :clock',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#clock': 'clock' },
+        ExpressionAttributeValues: marshall({ ':clock': measurement }),
       }),
     );
   }

@@ -8,7 +8,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { batchPut, isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
-import { idTagKey, type MeterSample, type SessionRecord } from '../domain/model.ts';
+import { idTagKey, type MeterSample, type SessionRecord, type UnmatchedMessage } from '../domain/model.ts';
 import type { SessionPort, StartKey } from '../domain/ports.ts';
 import { awaitsCompletion, priorStatesFor, type LifecycleWrite } from '../domain/session-lifecycle.ts';
 
@@ -17,12 +17,23 @@ const sessionPk = (transactionId: number) => `SESSION#${transactionId}`;
 const awaitKey = (chargePointId: string, connectorId: number) => `AWAIT#${chargePointId}#${connectorId}`;
 /** Partition of the byCompletionDay index: `COMPLETED#<UTC yyyy-mm-dd>` of the completion time. */
 export const completionDayKey = (completedAt: string) => `COMPLETED#${new Date(completedAt).toISOString().slice(0, 10)}`;
-const startPk = (key: StartKey) => `START#${key.chargePointId}#${key.connectorId}#${idTagKey(key.idTag)}#${key.timestamp}`;
+/**
+ * Started sessions carry the awaitingCompletion index's keys too (`OPEN#<chargePoint>`, sorted by
+ * `createdAt#connector#transactionId`), so the index holds every session not yet completed: a stop
+ * replaces them with the AWAIT keys, a completion removes them (docs/sessions.md).
+ */
+const openKey = (chargePointId: string) => `OPEN#${chargePointId}`;
+const openSortKey = (session: Pick<SessionRecord, 'createdAt' | 'connectorId' | 'transactionId'>) =>
+  `${session.createdAt}#${String(session.connectorId).padStart(4, '0')}#${String(session.transactionId).padStart(12, '0')}`;
+/** Unmatched StopTransaction / MeterValues by UTC day of receipt: `UNMATCHED#<yyyy-mm-dd>`. */
+export const unmatchedDayKey = (receivedAt: string) => `UNMATCHED#${receivedAt.slice(0, 10)}`;
+const startPk = (key: StartKey) =>
+  `START#${key.chargePointId}#${key.connectorId}#${idTagKey(key.idTag)}#${key.timestamp}${key.generation ? `#${key.generation}` : ''}`;
 
 const SESSION_FIELDS = [
   'sessionId', 'transactionId', 'chargePointId', 'connectorId', 'idTag', 'parentIdTag', 'authorizationStatus',
   'startedAt', 'meterStartWh', 'reservationId', 'timeZone', 'siteId', 'tariff', 'billingProfile', 'state',
-  'stoppedAt', 'stopRecordedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'flags', 'createdAt',
+  'stoppedAt', 'stopRecordedAt', 'meterStopWh', 'energyWh', 'stopReason', 'stopIdTag', 'completedAt', 'completedBy', 'closedWithoutStop', 'flags', 'createdAt', 'clock',
   // Written by pricing (functions/pricing/adapters/dynamo-prices.ts), which owns the PRICE item beside the session.
   'pricedAt', 'totalMinor', 'currency', 'pricingError',
 ] as const;
@@ -123,6 +134,7 @@ export class DynamoSessionStore implements SessionPort {
             ...session,
             gsi1pk: `CP#${session.chargePointId}`,
             gsi1sk: `${session.startedAt}#${String(session.transactionId).padStart(12, '0')}`,
+            ...(session.state === 'started' ? { gsi2pk: openKey(session.chargePointId), gsi2sk: openSortKey(session) } : {}),
           }),
           ConditionExpression: CREATE.ConditionExpression,
           ...(Object.keys(CREATE.names).length > 0 ? { ExpressionAttributeNames: CREATE.names, ExpressionAttributeValues: marshall(CREATE.values) } : {}),
@@ -161,7 +173,8 @@ export class DynamoSessionStore implements SessionPort {
       ExpressionAttributeValues: marshall({ ':pk': sessionPk(transactionId), ':prefix': 'SAMPLE#' }),
       ConsistentRead: true,
     });
-    return items.map(({ timestamp, sampledValue, source }) => ({ timestamp, sampledValue, source }));
+    // The charge point's own time, kept when the clock policy corrected it (docs/clocks.md).
+    return items.map(({ timestamp, sampledValue, source, reportedTimestamp }) => ({ timestamp, sampledValue, source, ...(reportedTimestamp ? { reportedTimestamp } : {}) }));
   }
 
   async stopSession(
@@ -177,9 +190,13 @@ export class DynamoSessionStore implements SessionPort {
           UpdateExpression:
             'SET #state = :stopped, stoppedAt = :stoppedAt, stopRecordedAt = :recordedAt, meterStopWh = :meterStopWh, energyWh = :energyWh, flags = list_append(flags, :flags), gsi2pk = :gsi2pk, gsi2sk = :gsi2sk' +
             (stop.stopReason ? ', stopReason = :stopReason' : '') +
-            (stop.stopIdTag ? ', stopIdTag = :stopIdTag' : ''),
+            (stop.stopIdTag ? ', stopIdTag = :stopIdTag' : '') +
+            (stop.closedWithoutStop ? ', closedWithoutStop = :closedWithoutStop' : '') +
+            // The clock policy (docs/clocks.md) may re-time the start and records what it did.
+            (stop.startedAt ? ', startedAt = :startedAt' : '') +
+            (stop.clock ? ', #clock = :clock' : ''),
           ConditionExpression: STOP.ConditionExpression,
-          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeNames: { '#state': 'state', ...(stop.clock ? { '#clock': 'clock' } : {}) },
           ExpressionAttributeValues: marshall({
             ...STOP.values,
             ':stopped': 'stopped',
@@ -192,6 +209,9 @@ export class DynamoSessionStore implements SessionPort {
             ':gsi2sk': stop.stopRecordedAt,
             ...(stop.stopReason ? { ':stopReason': stop.stopReason } : {}),
             ...(stop.stopIdTag ? { ':stopIdTag': stop.stopIdTag } : {}),
+            ...(stop.closedWithoutStop ? { ':closedWithoutStop': stop.closedWithoutStop } : {}),
+            ...(stop.startedAt ? { ':startedAt': stop.startedAt } : {}),
+            ...(stop.clock ? { ':clock': stop.clock } : {}),
           }),
           ReturnValues: 'ALL_NEW',
         }),
@@ -222,8 +242,8 @@ export class DynamoSessionStore implements SessionPort {
         new ScanCommand({
           TableName: this.tableName,
           IndexName: 'awaitingCompletion',
-          FilterExpression: 'gsi2sk <= :cutoff',
-          ExpressionAttributeValues: marshall({ ':cutoff': recordedBefore }),
+          FilterExpression: 'begins_with(gsi2pk, :await) AND gsi2sk <= :cutoff',
+          ExpressionAttributeValues: marshall({ ':cutoff': recordedBefore, ':await': 'AWAIT#' }),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -233,7 +253,7 @@ export class DynamoSessionStore implements SessionPort {
     return found.filter((s) => awaitsCompletion(s.state));
   }
 
-  async completeSession(transactionId: number, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean> {
+  async completeSession(transactionId: number, completedAt: string, completedBy: NonNullable<SessionRecord['completedBy']>): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -260,19 +280,102 @@ export class DynamoSessionStore implements SessionPort {
     }
   }
 
-  async recordUnknownStop(chargePointId: string, payload: Record<string, unknown>, receivedAt: string): Promise<void> {
+  async openSessions(chargePointId: string, connectorId?: number): Promise<SessionRecord[]> {
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      IndexName: 'awaitingCompletion',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': openKey(chargePointId) }),
+    });
+    // The index is eventually consistent: read each candidate again before anything acts on it.
+    const found: SessionRecord[] = [];
+    for (const item of items) {
+      if (connectorId !== undefined && item.connectorId !== connectorId) continue;
+      const session = await this.getSession(item.transactionId as number);
+      if (session?.state === 'started') found.push(session);
+    }
+    return found;
+  }
+
+  async openSessionsCreatedBefore(createdBefore: string): Promise<SessionRecord[]> {
+    const found: SessionRecord[] = [];
+    let startKey: Record<string, any> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          IndexName: 'awaitingCompletion',
+          FilterExpression: 'begins_with(gsi2pk, :open) AND gsi2sk <= :cutoff',
+          // `~` sorts after every character of the sort key's tail: created at the cutoff counts.
+          ExpressionAttributeValues: marshall({ ':open': 'OPEN#', ':cutoff': `${createdBefore}~` }),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) found.push(toSession(unmarshall(item)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found.filter((s) => s.state === 'started');
+  }
+
+  async recordUnmatched(message: UnmatchedMessage): Promise<void> {
+    const { chargePointId, receivedAt, payload } = message;
+    if (message.kind === 'StopTransaction') {
+      // The per-charge-point record of unknown stops (unknownStops) predates the daily listing.
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: marshall({ pk: `UNKNOWN_STOP#${chargePointId}`, sk: `${receivedAt}#${String(payload.transactionId)}`, chargePointId, receivedAt, payload }),
+        }),
+      );
+    }
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
         Item: marshall({
-          pk: `UNKNOWN_STOP#${chargePointId}`,
-          sk: `${receivedAt}#${String(payload.transactionId)}`,
-          chargePointId,
-          receivedAt,
-          payload,
+          pk: unmatchedDayKey(receivedAt),
+          sk: `${receivedAt}#${chargePointId}#${message.kind}#${message.messageId}#${String(message.transactionId)}`,
+          ...message,
         }),
       }),
     );
+  }
+
+  /**
+   * Unmatched messages received from `from` to `to` (inclusive, UTC ISO), oldest first, optionally
+   * of one charge point; `cursor` continues a previous page.
+   */
+  async listUnmatched(query: { from: string; to: string; chargePointId?: string; limit: number; cursor?: string }): Promise<{ items: UnmatchedMessage[]; nextCursor?: string }> {
+    const after = query.cursor ? (JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8')) as { pk: string; sk: string }) : undefined;
+    const items: UnmatchedMessage[] = [];
+    const lastDay = Date.parse(`${query.to.slice(0, 10)}T00:00:00Z`);
+    const firstDay = Date.parse(`${(after ? after.pk.slice('UNMATCHED#'.length) : query.from).slice(0, 10)}T00:00:00Z`);
+    let last: { pk: string; sk: string } | undefined;
+    for (let day = firstDay; day <= lastDay; day += 86_400_000) {
+      const pk = unmatchedDayKey(new Date(day).toISOString());
+      let startKey: Record<string, any> | undefined = after && after.pk === pk ? marshall(after) : undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ...(query.chargePointId ? { FilterExpression: 'chargePointId = :cp' } : {}),
+            ExpressionAttributeValues: marshall({ ':pk': pk, ':from': query.from, ':to': `${query.to}~`, ...(query.chargePointId ? { ':cp': query.chargePointId } : {}) }),
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        );
+        for (const raw of page.Items ?? []) {
+          const { pk: itemPk, sk: itemSk, ...message } = unmarshall(raw);
+          items.push(message as UnmatchedMessage);
+          last = { pk: itemPk as string, sk: itemSk as string };
+          if (items.length === query.limit) {
+            return { items, nextCursor: Buffer.from(JSON.stringify(last), 'utf8').toString('base64url') };
+          }
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    return { items };
   }
 
   async unknownStops(chargePointId: string): Promise<Array<{ chargePointId: string; receivedAt: string; payload: Record<string, unknown> }>> {

@@ -6,6 +6,7 @@ import { concurrencyPolicyOf, lockoutPolicyOf, type CentralSystemConfig } from '
 import { createConnections } from './connections.ts';
 import type { Ocpp16ChargePointAction, Ocpp16ChargePointMessages } from './ocpp16-messages.generated.ts';
 import type { OcppPorts } from './ports.ts';
+import { createOpenSessions } from './open-sessions.ts';
 import { createTransactions } from './transactions.ts';
 
 /** Answers one action's CALL (its payload already valid under the action's schema) with the action's CALLRESULT payload. */
@@ -51,7 +52,8 @@ export function createChargePointService(ports: OcppPorts, config: CentralSystem
   const authorizer = createAuthorizer(ports, concurrency);
   const completion = createCompletion(ports, config);
   const reports = createChargePointReports(ports, config, completion);
-  const transactions = createTransactions(ports, concurrency, authorizer, completion);
+  const openSessions = createOpenSessions(ports, config);
+  const transactions = createTransactions(ports, concurrency, authorizer, completion, openSessions);
   const connections = createConnections(ports, lockoutPolicyOf(config));
   const commands = createCommands(ports);
   const handlers: ActionHandlers = actionHandlers(reports, authorizer, transactions);
@@ -63,6 +65,8 @@ export function createChargePointService(ports: OcppPorts, config: CentralSystem
     sendCommand: commands.sendCommand,
     settleAnswer: commands.settleAnswer,
     completeIdleSessions: completion.completeIdleSessions,
+    /** The sweep's other half: sessions open past SESSION_MAX_OPEN_HOURS are closed from their last reading. */
+    closeStaleSessions: openSessions.closeStaleSessions,
   };
 }
 

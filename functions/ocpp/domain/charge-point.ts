@@ -1,6 +1,6 @@
 import type { Completion } from './completion.ts';
 import type { CentralSystemConfig } from './config.ts';
-import { normalizeTimestamp } from './model.ts';
+import { judgeStatusTime, measurementOf } from './clock-skew.ts';
 import type {
   BootNotificationRequest,
   BootNotificationResponse,
@@ -43,7 +43,9 @@ export function createChargePointReports(
     },
 
     async StatusNotification(chargePointId: string, req: StatusNotificationRequest): Promise<StatusNotificationResponse> {
-      const timestamp = normalizeTimestamp(req.timestamp ?? clock.now().toISOString());
+      // The clock policy (docs/clocks.md): a future or pre-2010 status time becomes its receive time.
+      const receivedAt = clock.now().toISOString();
+      const { timestamp, judged, flags: clockFlags } = judgeStatusTime(req.timestamp, receivedAt);
       await registry.recordStatus({
         chargePointId,
         connectorId: req.connectorId,
@@ -53,8 +55,10 @@ export function createChargePointReports(
         ...(req.info ? { info: req.info } : {}),
         ...(req.vendorId ? { vendorId: req.vendorId } : {}),
         ...(req.vendorErrorCode ? { vendorErrorCode: req.vendorErrorCode } : {}),
-        receivedAt: clock.now().toISOString(),
+        receivedAt,
+        ...(clockFlags.length > 0 ? { reportedTimestamp: req.timestamp!, clockFlags } : {}),
       });
+      if (judged) await registry.recordClock(chargePointId, measurementOf(judged, 'StatusNotification'));
       await completion.statusReported(chargePointId, req.connectorId, req.status, timestamp);
       return {};
     },

@@ -1,3 +1,5 @@
+import { parseOcppTimestamp, type ClockMeasurement, type SessionClock } from './clock-skew.ts';
+
 /** Records the OCPP gateway keeps, independent of where they are stored. */
 
 export type AuthorizationStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'ConcurrentTx';
@@ -55,6 +57,8 @@ export interface ChargePointProfile {
   siteId?: string;
   maxPowerKw?: number;
   boot?: { vendor: string; model: string; serialNumber?: string; firmwareVersion?: string; bootedAt: string };
+  /** The charge point's clock as last measured against the server's receive times (docs/clocks.md). */
+  clock?: ClockMeasurement;
   lastSeenAt?: string;
   connectionId?: string;
   updatedAt: string;
@@ -70,6 +74,9 @@ export interface ConnectorStatusRecord {
   vendorId?: string;
   vendorErrorCode?: string;
   receivedAt: string;
+  /** Set when the clock policy replaced the reported timestamp (a future or pre-2010 one): what was sent, and why. */
+  reportedTimestamp?: string;
+  clockFlags?: string[];
 }
 
 export type SessionState = 'started' | 'stopped' | 'completed';
@@ -79,6 +86,8 @@ export interface MeterSample {
   sampledValue: Array<Record<string, string>>;
   /** Where the sample came from: a MeterValues message or StopTransaction's transactionData. */
   source: 'MeterValues' | 'StopTransaction';
+  /** The charge point's own timestamp, when the clock policy corrected it (docs/clocks.md). */
+  reportedTimestamp?: string;
 }
 
 export interface SessionRecord {
@@ -105,7 +114,13 @@ export interface SessionRecord {
   stopReason?: string;
   stopIdTag?: string;
   completedAt?: string;
-  completedBy?: 'unplugged' | 'idle-limit';
+  /** `closed-without-stop`: no StopTransaction came (superseded or open past the limit; docs/sessions.md). */
+  completedBy?: 'unplugged' | 'idle-limit' | 'closed-without-stop';
+  /**
+   * Set when VoltLedger closed the session because no StopTransaction would come: stopped from its
+   * last meter reading and completed at that reading (docs/sessions.md).
+   */
+  closedWithoutStop?: ClosedWithoutStop;
   flags: string[];
   createdAt: string;
   /** Set once the session is priced (the full price is a separate record). */
@@ -113,6 +128,42 @@ export interface SessionRecord {
   totalMinor?: number;
   currency?: string;
   pricingError?: { reason: string; failedAt: string };
+  /** The clock policy's record: each transaction timestamp as reported, received and used; a review hold (docs/clocks.md). */
+  clock?: SessionClock;
+}
+
+export interface ClosedWithoutStop {
+  /** `superseded`: a new StartTransaction on the same connector; `no-stop`: open past SESSION_MAX_OPEN_HOURS. */
+  cause: 'superseded' | 'no-stop';
+  /** When VoltLedger closed it (server clock). */
+  closedAt: string;
+  /** The transaction whose start superseded it. */
+  supersededBy?: number;
+  /** Where the stop came from: the last energy register reading, or the start when there was none. */
+  stopFrom: 'last-meter-reading' | 'meter-start';
+}
+
+/**
+ * A StopTransaction or MeterValues that VoltLedger could not put on a session (an unknown or
+ * made-up transactionId, a `-1` it could not match, a stop after the session was closed without
+ * one). Answered as OCPP requires, kept for review (GET /admin/unmatched, revenue assurance).
+ */
+export interface UnmatchedMessage {
+  kind: 'StopTransaction' | 'MeterValues';
+  chargePointId: string;
+  connectorId?: number;
+  transactionId?: number;
+  /**
+   * `unknown-transaction`: no session of this charge point has the id; `no-open-session` /
+   * `ambiguous-match`: a `-1` (errata 3.18) that matched no open session, or more than one;
+   * `after-close-without-stop`: the session was already closed without a stop (its data is not billed).
+   */
+  reason: 'unknown-transaction' | 'no-open-session' | 'ambiguous-match' | 'after-close-without-stop';
+  /** Sessions the message could belong to (ambiguous matches, or the closed session). */
+  candidates?: number[];
+  receivedAt: string;
+  messageId: string;
+  payload: Record<string, unknown>;
 }
 
 export interface TariffVersionRef {
@@ -140,7 +191,8 @@ export const UNPLUGGED_STATUS = 'Available';
 
 /** Normalises an OCPP timestamp to a sortable UTC ISO string (keys and comparisons use this form). */
 export function normalizeTimestamp(timestamp: string): string {
-  return new Date(timestamp).toISOString();
+  // A leap second (23:59:60) is read as 23:59:59.999; the clock policy flags it (docs/clocks.md).
+  return parseOcppTimestamp(timestamp).at;
 }
 
 /** OCPP idTags are CiString20: compared case-insensitively, so records are keyed by this form. */

@@ -10,7 +10,9 @@ import type {
   PendingCall,
   SessionRecord,
   TariffVersionRef,
+  UnmatchedMessage,
 } from './model.ts';
+import type { ClockMeasurement } from './clock-skew.ts';
 import type { LoginFailurePort } from './lockout.ts';
 
 /** Charge points, connections, connector status, pending calls and `$connect` failure counters (the Registry table in AWS). */
@@ -22,6 +24,8 @@ export interface RegistryPort extends LoginFailurePort {
   removeConnection(connectionId: string, chargePointId: string | undefined): Promise<void>;
   recordBoot(chargePointId: string, boot: NonNullable<ChargePointProfile['boot']>): Promise<void>;
   recordHeartbeat(chargePointId: string, at: string): Promise<void>;
+  /** Stores the charge point's latest clock measurement (docs/clocks.md) on its record. */
+  recordClock(chargePointId: string, measurement: ClockMeasurement): Promise<void>;
   /**
    * Appends the status to the connector's timeline and makes it current unless a newer status is
    * already stored (charge points send queued messages late). Returns whether it became current.
@@ -57,6 +61,11 @@ export interface StartKey {
   connectorId: number;
   idTag: string;
   timestamp: string;
+  /**
+   * 0 (or absent) for the first session with this key; n for the n-th later session whose dead clock
+   * repeated the same timestamp (clock-transactions.ts resolveStart).
+   */
+  generation?: number;
 }
 
 export interface SessionPort {
@@ -78,8 +87,12 @@ export interface SessionPort {
    */
   stopSession(
     session: SessionRecord,
-    stop: Required<Pick<SessionRecord, 'stoppedAt' | 'stopRecordedAt' | 'meterStopWh' | 'energyWh'>> & Pick<SessionRecord, 'stopReason' | 'stopIdTag'> & { flags: string[] },
+    stop: Required<Pick<SessionRecord, 'stoppedAt' | 'stopRecordedAt' | 'meterStopWh' | 'energyWh'>> & Pick<SessionRecord, 'stopReason' | 'stopIdTag' | 'closedWithoutStop' | 'clock'> & Partial<Pick<SessionRecord, 'startedAt'>> & { flags: string[] },
   ): Promise<{ session: SessionRecord; changed: boolean }>;
+  /** Started sessions (no stop yet) of a charge point, on one connector or on all of them. */
+  openSessions(chargePointId: string, connectorId?: number): Promise<SessionRecord[]>;
+  /** Started sessions of every charge point stored (server clock, `createdAt`) at or before `createdBefore`. */
+  openSessionsCreatedBefore(createdBefore: string): Promise<SessionRecord[]>;
   /** Stopped sessions on a connector waiting for the car to be unplugged. */
   awaitingCompletion(chargePointId: string, connectorId: number): Promise<SessionRecord[]>;
   /**
@@ -89,9 +102,9 @@ export interface SessionPort {
    */
   awaitingCompletionBefore(recordedBefore: string): Promise<SessionRecord[]>;
   /** Marks a stopped session completed; false when it already was. */
-  completeSession(transactionId: number, completedAt: string, completedBy: 'unplugged' | 'idle-limit'): Promise<boolean>;
-  /** Records a StopTransaction that named no session of this charge point, for review. */
-  recordUnknownStop(chargePointId: string, payload: Record<string, unknown>, receivedAt: string): Promise<void>;
+  completeSession(transactionId: number, completedAt: string, completedBy: NonNullable<SessionRecord['completedBy']>): Promise<boolean>;
+  /** Records a StopTransaction or MeterValues that could not be put on a session, for review. */
+  recordUnmatched(message: UnmatchedMessage): Promise<void>;
   listSessions(chargePointId: string, limit: number): Promise<SessionRecord[]>;
 }
 

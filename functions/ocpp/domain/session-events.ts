@@ -49,7 +49,7 @@ export function stoppedEvent(session: SessionRecord) {
   );
 }
 
-export function completedEvent(session: SessionRecord, completedAt: string, completedBy: 'unplugged' | 'idle-limit') {
+export function completedEvent(session: SessionRecord, completedAt: string, completedBy: NonNullable<SessionRecord['completedBy']>) {
   return buildEvent(
     SessionCompleted,
     {

@@ -21,6 +21,11 @@
  *   when a StatusNotification arrives after the stop is stored; `source: 'stop-transaction'` when the
  *   StopTransaction finds the connector already Available (a queued stop arriving after the unplug).
  * - `IdleLimitReached`: the idle sweep found the session stopped at or before now - idle limit.
+ * - `ClosedWithoutStop`: the session will get no StopTransaction (docs/sessions.md): a new start on
+ *   its connector superseded it (`cause: 'superseded'`), or it has been open past the configured
+ *   limit (`cause: 'no-stop'`). It moves started -> stopped (stopped from its last meter reading, and
+ *   flagged), then stopped -> completed at that same time (no parking is billed past the last
+ *   evidence). The second move applies only to a session whose stop was such a close.
  *
  * A reboot is no event here: BootNotification touches no session, and a StopTransaction sent after
  * a reboot (reason Reboot, PowerLoss, ...) is an ordinary StopTransaction.
@@ -49,9 +54,14 @@ export type LifecycleEvent =
       /** Now, by the server's clock (UTC ISO). */
       now: string;
       idleLimitSeconds: number;
+    }
+  | {
+      kind: 'ClosedWithoutStop';
+      /** `superseded`: a new StartTransaction on the same connector; `no-stop`: open past the limit. */
+      cause: 'superseded' | 'no-stop';
     };
 export type LifecycleEventKind = LifecycleEvent['kind'];
-export const LIFECYCLE_EVENT_KINDS = ['StartTransaction', 'StopTransaction', 'ConnectorAvailable', 'IdleLimitReached'] as const satisfies readonly LifecycleEventKind[];
+export const LIFECYCLE_EVENT_KINDS = ['StartTransaction', 'StopTransaction', 'ConnectorAvailable', 'IdleLimitReached', 'ClosedWithoutStop'] as const satisfies readonly LifecycleEventKind[];
 
 /** The store write a transition makes; each is conditional on the session being in one of `priorStatesFor(write)`. */
 export type LifecycleWrite = 'create' | 'stop' | 'complete';
@@ -60,7 +70,7 @@ export type LifecycleWrite = 'create' | 'stop' | 'complete';
 export type LifecycleEventName = 'SessionStarted' | 'SessionStopped' | 'SessionCompleted';
 
 /** The session facts the guards read; `undefined` (or no session at all) is the `absent` state. */
-export type LifecycleSubject = Pick<SessionRecord, 'state' | 'startedAt'> & Partial<Pick<SessionRecord, 'stoppedAt' | 'stopRecordedAt'>>;
+export type LifecycleSubject = Pick<SessionRecord, 'state' | 'startedAt'> & Partial<Pick<SessionRecord, 'stoppedAt' | 'stopRecordedAt' | 'closedWithoutStop' | 'stopReason'>>;
 
 /** The event moves the session to the next state. */
 export interface Moved {
@@ -105,7 +115,7 @@ export interface Refused {
    * `guard-failed`: the event applies to this state, but not yet or not on this evidence (see `reason`).
    */
   refusal: 'unknown-transaction' | 'invalid-transition' | 'guard-failed';
-  reason: 'unknown-transaction' | 'not-stopped' | 'status-before-stop' | 'status-before-start' | 'idle-limit-not-reached';
+  reason: 'unknown-transaction' | 'not-stopped' | 'status-before-stop' | 'status-before-start' | 'idle-limit-not-reached' | 'stop-was-received';
   /** Whether the message is to be kept for review (a StopTransaction for an unknown transaction). */
   recordForReview: boolean;
 }
@@ -118,6 +128,8 @@ export const LIFECYCLE_MOVES = [
   { from: 'started', event: 'StopTransaction', to: 'stopped', write: 'stop', publish: 'SessionStopped' },
   { from: 'stopped', event: 'ConnectorAvailable', to: 'completed', write: 'complete', publish: 'SessionCompleted' },
   { from: 'stopped', event: 'IdleLimitReached', to: 'completed', write: 'complete', publish: 'SessionCompleted' },
+  { from: 'started', event: 'ClosedWithoutStop', to: 'stopped', write: 'stop', publish: 'SessionStopped' },
+  { from: 'stopped', event: 'ClosedWithoutStop', to: 'completed', write: 'complete', publish: 'SessionCompleted' },
 ] as const satisfies ReadonlyArray<{ from: LifecycleState; event: LifecycleEventKind; to: SessionState; write: LifecycleWrite; publish: LifecycleEventName }>;
 
 /** The states a write may start from: the store makes the write conditional on exactly these. */
@@ -169,6 +181,10 @@ type AbsentHandler<E extends LifecycleEventKind> = (event: Extract<LifecycleEven
 
 const completion = (session: LifecycleSubject, event: Extract<LifecycleEvent, { kind: 'ConnectorAvailable' }>): LifecycleDecision => {
   const stoppedAt = session.stoppedAt!;
+  // A session closed without a stop ends at its last reading, whatever the connector says later.
+  if (session.closedWithoutStop) {
+    return move('stopped', 'ConnectorAvailable', { checkConnector: false, completion: { completedAt: stoppedAt, completedBy: 'closed-without-stop' } });
+  }
   if (event.source === 'status-notification') {
     // A status older than the stop says nothing about this session's end.
     if (event.statusAt < stoppedAt) return refuse('stopped', 'guard-failed', 'status-before-stop');
@@ -188,8 +204,24 @@ const idleCompletion = (session: LifecycleSubject, event: Extract<LifecycleEvent
   // still gets the whole window; billing ends at the charge point's stop time + the limit.
   const recordedAt = session.stopRecordedAt ?? session.stoppedAt!;
   if (recordedAt > cutoff) return refuse('stopped', 'guard-failed', 'idle-limit-not-reached');
+  // A session closed without a stop whose completion was interrupted: it ends at its last reading, never later.
+  if (session.closedWithoutStop) {
+    return move('stopped', 'IdleLimitReached', { checkConnector: false, completion: { completedAt: session.stoppedAt!, completedBy: 'closed-without-stop' } });
+  }
+  // EVDisconnected: the cable was out when the transaction stopped, so nothing was parked after the
+  // stop; a queued Available arriving after the limit would change nothing (docs/clocks.md).
+  if (session.stopReason === 'EVDisconnected') {
+    return move('stopped', 'IdleLimitReached', { checkConnector: false, completion: { completedAt: session.stoppedAt!, completedBy: 'idle-limit' } });
+  }
   const completedAt = new Date(Date.parse(session.stoppedAt!) + limitMs).toISOString();
   return move('stopped', 'IdleLimitReached', { checkConnector: false, completion: { completedAt, completedBy: 'idle-limit' } });
+};
+
+/** The second half of a close without a stop: completed at the stop it was given (its last reading). */
+const closedCompletion = (session: LifecycleSubject): LifecycleDecision => {
+  // A session stopped by its own StopTransaction waits for its unplug (or the idle limit) as usual.
+  if (!session.closedWithoutStop) return refuse('stopped', 'guard-failed', 'stop-was-received');
+  return move('stopped', 'ClosedWithoutStop', { checkConnector: false, completion: { completedAt: session.stoppedAt!, completedBy: 'closed-without-stop' } });
 };
 
 /**
@@ -207,6 +239,7 @@ const TABLE: {
     StopTransaction: () => refuse('absent', 'unknown-transaction', 'unknown-transaction', true),
     ConnectorAvailable: () => refuse('absent', 'unknown-transaction', 'unknown-transaction'),
     IdleLimitReached: () => refuse('absent', 'unknown-transaction', 'unknown-transaction'),
+    ClosedWithoutStop: () => refuse('absent', 'unknown-transaction', 'unknown-transaction'),
   },
   started: {
     // A retry of the same StartTransaction: the same transactionId, SessionStarted again.
@@ -214,6 +247,7 @@ const TABLE: {
     StopTransaction: () => move('started', 'StopTransaction', { checkConnector: true }),
     ConnectorAvailable: () => refuse('started', 'invalid-transition', 'not-stopped'),
     IdleLimitReached: () => refuse('started', 'invalid-transition', 'not-stopped'),
+    ClosedWithoutStop: () => move('started', 'ClosedWithoutStop', { checkConnector: false }),
   },
   stopped: {
     StartTransaction: () => replay('stopped', 'duplicate-start', 'SessionStarted'),
@@ -222,12 +256,14 @@ const TABLE: {
     StopTransaction: () => replay('stopped', 'duplicate-stop', 'SessionStopped', true),
     ConnectorAvailable: completion,
     IdleLimitReached: idleCompletion,
+    ClosedWithoutStop: closedCompletion,
   },
   completed: {
     StartTransaction: () => replay('completed', 'duplicate-start', 'SessionStarted'),
     StopTransaction: () => replay('completed', 'duplicate-stop', 'SessionStopped'),
     ConnectorAvailable: () => replay('completed', 'already-completed', undefined),
     IdleLimitReached: () => replay('completed', 'already-completed', undefined),
+    ClosedWithoutStop: () => replay('completed', 'already-completed', undefined),
   },
 };
 

@@ -1,9 +1,9 @@
-import { paidByCard } from '../../../events/billing.ts';
+import { billingProfileAtStart, paidByCard } from '../../../events/billing.ts';
 import { decideAuthorization, type ConcurrencyPolicy } from './authorization.ts';
 import type { Authorizer } from './authorize.ts';
 import type { Completion } from './completion.ts';
 import { OcppCallError } from './framing.ts';
-import { normalizeTimestamp, sessionIdFor, type IdTagInfo, type MeterSample, type SessionRecord } from './model.ts';
+import { normalizeTimestamp, sessionIdFor, type IdTagInfo, type SessionRecord } from './model.ts';
 import type {
   MeterValuesRequest,
   MeterValuesResponse,
@@ -12,6 +12,9 @@ import type {
   StopTransactionRequest,
   StopTransactionResponse,
 } from './ocpp16-messages.generated.ts';
+import { judgeTimestamp, measurementOf } from './clock-skew.ts';
+import { correctedSamples, resolveStart, startClock, stopClock } from './clock-transactions.ts';
+import { LOST_TRANSACTION_ID, MATCHED_LOST_ID_FLAG, type OpenSessions } from './open-sessions.ts';
 import type { OcppPorts, StartKey } from './ports.ts';
 import { sessionEvents } from './session-events-loader.ts';
 import { transition } from './session-lifecycle.ts';
@@ -27,6 +30,7 @@ export function createTransactions(
   concurrency: ConcurrencyPolicy,
   authorizer: Pick<Authorizer, 'idTagInfo'>,
   completion: Pick<Completion, 'stopped'>,
+  openSessions: Pick<OpenSessions, 'supersedeOpenSessions' | 'matchLost'>,
 ) {
   /** A transaction belongs to one charge point forever. */
   const transactionOwner = new WarmCache<number, string>();
@@ -66,11 +70,17 @@ export function createTransactions(
     const [entitlement, chargePoint] = await Promise.all([entitlements.get(req.idTag), registry.getChargePoint(chargePointId)]);
     if (!chargePoint) throw new OcppCallError('SecurityError', 'unknown charge point');
     // The single-session check happens below, atomically, once the transactionId is known.
-    const idTagInfo = decideAuthorization(entitlement, clock.now());
+    const idTagInfo = decideAuthorization(entitlement, clock.now(), { ...concurrency, rejectConcurrent: false });
     const billing = entitlement?.billing ?? null;
     const tariffId = entitlement?.tariffId ?? chargePoint.tariffId;
     const tariff = tariffId ? ((await tariffs.currentVersion(tariffId)) ?? null) : null;
+    // The clock policy (docs/clocks.md): the start as billed, judged against its receipt.
+    const started = startClock(req.timestamp, clock.now().toISOString());
+    await registry.recordClock(chargePointId, measurementOf(started.judged, 'StartTransaction'));
     const transactionId = knownTransactionId ?? (await sessions.claimStart(key, await sessions.allocateTransactionId()));
+    // A new start on a busy connector closes the sessions the charge point lost there (docs/sessions.md),
+    // before the idTag is claimed, so the driver's own lost session does not block this one.
+    await openSessions.supersedeOpenSessions(chargePointId, req.connectorId, transactionId, started.startedAt);
     if (concurrency.rejectConcurrent && idTagInfo.status === 'Accepted') {
       const now = clock.now();
       const claimed = await entitlements.claimActiveSession(
@@ -88,16 +98,17 @@ export function createTransactions(
       idTag: req.idTag,
       ...(idTagInfo.parentIdTag ? { parentIdTag: idTagInfo.parentIdTag } : {}),
       authorizationStatus: idTagInfo.status,
-      startedAt: key.timestamp,
+      startedAt: started.startedAt,
+      clock: started.clock,
       meterStartWh: req.meterStart,
       ...(req.reservationId !== undefined ? { reservationId: req.reservationId } : {}),
       timeZone: chargePoint.timeZone,
       ...(chargePoint.siteId ? { siteId: chargePoint.siteId } : {}),
       tariff,
-      billingProfile: billing,
+      billingProfile: billingProfileAtStart(idTagInfo.status, billing),
       state: 'started',
-      flags: tariff ? [] : ['no-tariff'],
-      createdAt: clock.now().toISOString(),
+      flags: [...(tariff ? [] : ['no-tariff']), ...started.flags],
+      createdAt: started.judged.receivedAt,
     });
   }
 
@@ -106,9 +117,9 @@ export function createTransactions(
       if (req.connectorId < 1) {
         throw new OcppCallError('PropertyConstraintViolation', 'connectorId must be 1 or more for a transaction');
       }
-      const key: StartKey = { chargePointId, connectorId: req.connectorId, idTag: req.idTag, timestamp: normalizeTimestamp(req.timestamp) };
-      const knownTransactionId = await sessions.findStart(key);
-      const stored = knownTransactionId === undefined ? undefined : await sessions.getSession(knownTransactionId);
+      const baseKey: StartKey = { chargePointId, connectorId: req.connectorId, idTag: req.idTag, timestamp: normalizeTimestamp(req.timestamp) };
+      // A retry has the same key and meterStart; a dead clock repeating a timestamp is a new session.
+      const { key, knownTransactionId, stored } = await resolveStart(sessions, baseKey, req.meterStart, clock.now().toISOString());
       // The lifecycle: absent -> started (create, then publish); a stored session, in any state, is a
       // retried start (a replay): nothing is written and SessionStarted is published again.
       const session = stored ?? (await startSession(chargePointId, req, key, knownTransactionId));
@@ -125,42 +136,81 @@ export function createTransactions(
         await registry.recordNotification(chargePointId, 'MeterValues', req, receivedAt, messageId);
         return {};
       }
-      if (!(await ownsTransaction(chargePointId, req.transactionId))) {
-        // OCPP requires an answer; keep the data for review without touching anyone's session.
-        await registry.recordNotification(chargePointId, 'MeterValues.unknownTransaction', req, receivedAt, messageId);
-        return {};
+      let transactionId = req.transactionId;
+      if (!(await ownsTransaction(chargePointId, transactionId))) {
+        // Errata 3.18: `-1` is a start whose answer was lost; it belongs to the one open session that fits.
+        const at = req.meterValue.map((mv) => normalizeTimestamp(mv.timestamp)).sort()[0] ?? receivedAt;
+        const match = transactionId === LOST_TRANSACTION_ID ? await openSessions.matchLost(chargePointId, { connectorId: req.connectorId, timestamp: at }) : undefined;
+        if (!match?.session) {
+          // OCPP requires an answer; keep the data for review without touching anyone's session.
+          await registry.recordNotification(chargePointId, 'MeterValues.unknownTransaction', req, receivedAt, messageId);
+          await sessions.recordUnmatched({
+            kind: 'MeterValues', chargePointId, connectorId: req.connectorId, transactionId, receivedAt, messageId, payload: req,
+            reason: !match ? 'unknown-transaction' : match.candidates.length > 1 ? 'ambiguous-match' : 'no-open-session',
+            ...(match && match.candidates.length > 1 ? { candidates: match.candidates } : {}),
+          });
+          return {};
+        }
+        remember(match.session);
+        transactionId = match.session.transactionId;
       }
-      const samples = toSamples(req.meterValue, 'MeterValues');
-      await sessions.addSamples(req.transactionId, samples);
-      if (samples.length > 0 && runningCostWanted.get(req.transactionId) !== false) {
+      // Times corrected by the skew this message measured (docs/clocks.md); the reported ones are kept.
+      const samples = correctedSamples(req.meterValue, 'MeterValues', receivedAt);
+      await sessions.addSamples(transactionId, samples);
+      if (samples.length > 0 && runningCostWanted.get(transactionId) !== false) {
         // Payments keeps a running cost from this (card sessions only); published after the
         // samples are stored so a consumer that reads them finds them.
         const sampledAt = samples.map((s) => s.timestamp).sort().at(-1)!;
         const { meterValuesEvent } = await sessionEvents();
-        await events.publish([meterValuesEvent({ transactionId: req.transactionId, chargePointId, connectorId: req.connectorId, sampledAt, samples: samples.length, messageId })]);
+        await events.publish([meterValuesEvent({ transactionId, chargePointId, connectorId: req.connectorId, sampledAt, samples: samples.length, messageId })]);
       }
       return {};
     },
 
-    async StopTransaction(chargePointId: string, req: StopTransactionRequest): Promise<StopTransactionResponse> {
+    async StopTransaction(chargePointId: string, req: StopTransactionRequest, messageId = ''): Promise<StopTransactionResponse> {
       // The idTag stopping this session is, of course, charging here: no ConcurrentTx for it.
       const idTagInfo = req.idTag ? await authorizer.idTagInfo(req.idTag, { ...concurrency, rejectConcurrent: false }) : undefined;
       const answer: StopTransactionResponse = idTagInfo ? { idTagInfo } : {};
-      const session = await ownSession(chargePointId, req.transactionId);
+      const flags: string[] = [];
+      let session = await ownSession(chargePointId, req.transactionId);
+      const receivedAt = clock.now().toISOString();
+      // Errata 3.18: `-1` is a start whose answer was lost; the stop belongs to the one open session that fits.
+      const match = !session && req.transactionId === LOST_TRANSACTION_ID
+        ? await openSessions.matchLost(chargePointId, { timestamp: req.timestamp, meterWh: req.meterStop, ...(req.idTag ? { idTag: req.idTag } : {}) })
+        : undefined;
+      if (match?.session) {
+        session = match.session;
+        remember(session);
+        flags.push(MATCHED_LOST_ID_FLAG);
+      }
       if (!session) {
         // absent (the lifecycle refuses it as an unknown transaction): no session of this charge
         // point has this transaction; answered, and kept for review.
-        await sessions.recordUnknownStop(chargePointId, req, clock.now().toISOString());
+        await sessions.recordUnmatched({
+          kind: 'StopTransaction', chargePointId, transactionId: req.transactionId, receivedAt, messageId, payload: req,
+          reason: !match ? 'unknown-transaction' : match.candidates.length > 1 ? 'ambiguous-match' : 'no-open-session',
+          ...(match && match.candidates.length > 1 ? { candidates: match.candidates } : {}),
+        });
+        return answer;
+      }
+      if (session.closedWithoutStop) {
+        // The session was already closed (superseded, or open past the limit) and billed from its
+        // last reading: this late stop changes nothing silently; it is kept for review.
+        await sessions.recordUnmatched({ kind: 'StopTransaction', chargePointId, transactionId: req.transactionId, receivedAt, messageId, payload: req, reason: 'after-close-without-stop', candidates: [session.transactionId] });
         return answer;
       }
       // started -> stopped, or a retry of a stored stop (whose answer was lost): samples and the
       // idTag release are idempotent, and the stored stop is published again either way.
       const decision = transition(session, { kind: 'StopTransaction' });
+      // The clock policy (docs/clocks.md): the stop judged against its receipt; transactionData shifts by its skew.
+      const stopJudged = judgeTimestamp(req.timestamp, receivedAt);
       if (req.transactionData?.length) {
-        await sessions.addSamples(session.transactionId, toSamples(req.transactionData, 'StopTransaction'));
+        await sessions.addSamples(session.transactionId, correctedSamples(req.transactionData, 'StopTransaction', receivedAt, stopJudged.skewMs));
       }
-      const stoppedAt = normalizeTimestamp(req.timestamp);
-      const flags: string[] = [];
+      const times = decision.outcome === 'moved' ? stopClock(session, stopJudged, (await sessions.samples(session.transactionId)).map((s) => s.timestamp)) : undefined;
+      if (decision.outcome === 'moved') await registry.recordClock(chargePointId, measurementOf(stopJudged, 'StopTransaction'));
+      const stoppedAt = times?.stoppedAt ?? stopJudged.corrected;
+      if (times) flags.push(...times.flags);
       let energyWh = req.meterStop - session.meterStartWh;
       if (energyWh < 0) {
         flags.push('meter-stop-below-start');
@@ -171,10 +221,13 @@ export function createTransactions(
       if (decision.outcome === 'moved') {
         const written = await sessions.stopSession(session, {
           stoppedAt,
+          ...(times && times.startedAt !== session.startedAt ? { startedAt: times.startedAt } : {}),
+          ...(times ? { clock: times.clock } : {}),
           stopRecordedAt: clock.now().toISOString(),
           meterStopWh: req.meterStop,
           energyWh,
-          ...(req.reason ? { stopReason: req.reason } : {}),
+          // OCPP 1.6 §6.49: a StopTransaction without a reason was stopped locally.
+          stopReason: req.reason ?? 'Local',
           ...(req.idTag ? { stopIdTag: req.idTag } : {}),
           flags,
         });
@@ -195,6 +248,3 @@ export function createTransactions(
   };
 }
 
-function toSamples(meterValues: Array<{ timestamp: string; sampledValue: Array<Record<string, string>> }>, source: MeterSample['source']): MeterSample[] {
-  return meterValues.map((mv) => ({ timestamp: normalizeTimestamp(mv.timestamp), sampledValue: mv.sampledValue, source }));
-}

@@ -13,7 +13,7 @@ export const pricingTariffParser: TariffParser<Tariff> = {
  * it (stopped at its latest register reading), completed by unplugging at `completedAt`.
  */
 export const pricingCostEstimator: SessionCostEstimator<SessionRecord, MeterSample, ConnectorStatusRecord, Tariff> = {
-  async costSoFar({ session, samples, statusTimeline, tariff, completedAt }) {
+  async costSoFar({ session, samples, statusTimeline, tariff, completedAt, maxPowerKw }) {
     const priced = priceSession(
       sessionPricingInput({
         session,
@@ -23,6 +23,7 @@ export const pricingCostEstimator: SessionCostEstimator<SessionRecord, MeterSamp
         billingProfile: session.billingProfile ? parseBillingProfile(session.billingProfile) : undefined,
         completedAt,
         completedBy: 'unplugged',
+        maxPowerKw,
       }),
     );
     return priced.totalMinor;

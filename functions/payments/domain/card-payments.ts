@@ -321,11 +321,17 @@ export function createPayments<Session extends PaymentSession, Sample extends Me
     if (session?.state !== 'started') return undefined;
     const tariff = await tariffOf(session.tariff);
     if (!tariff) return undefined;
-    const [samples, statusTimeline] = await Promise.all([deps.sessions.samples(session.transactionId), deps.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt)]);
+    const [samples, statusTimeline, chargePoint] = await Promise.all([
+      deps.sessions.samples(session.transactionId),
+      deps.registry.statusTimeline(session.chargePointId, session.connectorId, session.startedAt),
+      deps.registry.getChargePoint(session.chargePointId),
+    ]);
     const latest = latestRegisterWh(samples);
     if (!latest) return undefined;
     const asIfStopped: Session = { ...session, meterStopWh: Math.max(latest.wh, session.meterStartWh), stoppedAt: latest.at };
-    return deps.costs.costSoFar({ session: asIfStopped, samples, statusTimeline, tariff, completedAt: latest.at });
+    // The charger's rating bounds the energy as in the final price (docs/meters.md).
+    const maxPowerKw = chargePoint?.maxPowerKw;
+    return deps.costs.costSoFar({ session: asIfStopped, samples, statusTimeline, tariff, completedAt: latest.at, ...(maxPowerKw ? { maxPowerKw } : {}) });
   }
 
   async function onMeterValues(data: EventData<typeof SessionMeterValues>): Promise<void> {
@@ -413,6 +419,7 @@ export function createPayments<Session extends PaymentSession, Sample extends Me
       canChargeOffSession: payment.channel === 'app' && Boolean(payment.customerId && payment.paymentMethodId),
       smallAmount: payment.policy.smallAmount,
       canCarry: carryKey !== undefined,
+      reviewAboveMinor: payment.policy.maxHoldMinor,
     };
     const settlementPlan = planSettlement(input);
     const at = now();
@@ -499,10 +506,27 @@ export function createPayments<Session extends PaymentSession, Sample extends Me
       outstandingMinor: outstanding,
       ...(p.hold?.paymentIntentId && p.status !== 'hold_failed' ? { holdPaymentIntentId: p.hold.paymentIntentId } : {}),
       ...(s.charge?.paymentIntentId ? { chargePaymentIntentId: s.charge.paymentIntentId } : {}),
+      ...(plan.reviewMinor
+        ? {
+            review: {
+              amountMinor: plan.reviewMinor,
+              limitMinor: plan.dueMinor - plan.reviewMinor,
+              reason: `the amount due (${plan.dueMinor}) is above the payment policy's maximum (${p.policy.maxHoldMinor}): the rest is held for review, not taken`,
+            },
+          }
+        : {}),
       ...(chargeFailed
         ? { failure: { ...(s.charge!.code ? { code: s.charge!.code } : {}), ...(s.charge!.declineCode ? { declineCode: s.charge!.declineCode } : {}), message: s.charge!.message ?? 'the charge failed' } }
         : plan.uncollectableMinor > 0
-          ? { failure: { message: p.channel === 'reader' ? 'a card presented at a reader cannot be charged again off-session' : 'the driver has no saved payment method' } }
+          ? {
+              failure: {
+                message: plan.reviewMinor
+                  ? `held for review: ${plan.reviewMinor} above the payment policy's maximum of ${p.policy.maxHoldMinor} was not taken`
+                  : p.channel === 'reader'
+                    ? 'a card presented at a reader cannot be charged again off-session'
+                    : 'the driver has no saved payment method',
+              },
+            }
           : {}),
       settledAt: at,
     };
@@ -540,6 +564,7 @@ export function createPayments<Session extends PaymentSession, Sample extends Me
     const settled = (await store.update(payment.sessionId, (p) =>
       p.settlement?.outcome ? undefined : { ...p, status: 'settled', settlement: { ...p.settlement!, outcome: record }, updatedAt: at },
     ))!;
+    if (record.review) log.warn('session payment held for review', { sessionId: payment.sessionId, reviewMinor: record.review.amountMinor, limitMinor: record.review.limitMinor });
     log.info('session payment settled', { sessionId: payment.sessionId, outcome: settled.settlement!.outcome!.outcome, dueMinor: record.dueMinor, capturedMinor: record.capturedMinor, topUpMinor: record.topUpMinor });
     await events.publish([settledEvent(settled, settled.settlement!.outcome!)]);
     await deps.afterSettled?.(settled).catch((error) => log.warn('after-settlement step failed', { sessionId: settled.sessionId, error: String(error) }));

@@ -56,6 +56,8 @@ export interface SettlementRecord {
   holdPaymentIntentId?: string;
   chargePaymentIntentId?: string;
   failure?: { code?: string; declineCode?: string; message: string };
+  /** Held for review: the part of `outstandingMinor` above the payment policy's maximum, not taken (docs/payments.md). */
+  review?: { amountMinor: number; limitMinor: number; reason: string };
   settledAt: string;
 }
 

@@ -193,7 +193,7 @@ export interface TariffParser<Tariff extends PaymentTariff = PaymentTariff> {
  */
 export interface SessionCostEstimator<Session extends PaymentSession = PaymentSession, Sample extends MeterReading = MeterReading, Status = unknown, Tariff extends PaymentTariff = PaymentTariff> {
   /** The total incl. VAT in integer minor units of the tariff's currency. @throws ValidationError when the session's billing profile is invalid. */
-  costSoFar(input: { session: Session; samples: Sample[]; statusTimeline: Status[]; tariff: Tariff; completedAt: string }): Promise<number>;
+  costSoFar(input: { session: Session; samples: Sample[]; statusTimeline: Status[]; tariff: Tariff; completedAt: string; maxPowerKw?: number }): Promise<number>;
 }
 
 /** What payments reads of an idTag's entitlement: the driver whose saved card pays for its sessions. */

@@ -34,8 +34,13 @@ export interface SettlementPlan {
   chargePurpose?: 'top_up' | 'off_session_charge';
   waiveMinor: number;
   carryMinor: number;
-  /** Due but with no way to collect it (no saved card for a reader payment, no payment method). */
+  /** Due but with no way to collect it (no saved card for a reader payment, no payment method), or held for review (below). */
   uncollectableMinor: number;
+  /**
+   * Part of `uncollectableMinor`: what is due above `SettlementInput.reviewAboveMinor`, not taken
+   * until a person has reviewed the session (docs/payments.md "Amounts held for review").
+   */
+  reviewMinor?: number;
   /** The outcome if every step succeeds. */
   outcome: SettlementOutcome;
 }
@@ -50,6 +55,11 @@ export interface SettlementInput {
   smallAmount: 'waive' | 'carry';
   /** Reader payments and drivers without an identity cannot carry to a next session. */
   canCarry: boolean;
+  /**
+   * The most taken without review (the payment policy's `maxHoldMinor`): above it, this much is
+   * collected and the rest is held for review, never captured or charged off-session.
+   */
+  reviewAboveMinor?: number;
 }
 
 /**
@@ -64,6 +74,18 @@ export interface SettlementInput {
 export function planSettlement(input: SettlementInput): SettlementPlan {
   const carriedIn = input.carriedIn ?? { amountMinor: 0, sessionIds: [] };
   const due = input.sessionTotalMinor + carriedIn.amountMinor;
+  const limit = input.reviewAboveMinor === undefined ? undefined : toStripeStep(input.reviewAboveMinor, input.currency, 'down');
+  if (limit !== undefined && due > limit) {
+    // Above the policy's maximum nothing more is taken without review: collect up to it, hold the rest.
+    const review = due - limit;
+    const within = planDue(input, limit);
+    return { ...within, dueMinor: due, uncollectableMinor: within.uncollectableMinor + review, reviewMinor: review, outcome: 'collection_failed' };
+  }
+  return planDue(input, due);
+}
+
+/** {@link planSettlement} for an amount `due` (the session total and what was carried in, or the review limit). */
+function planDue(input: SettlementInput, due: number): SettlementPlan {
   const minimum = minimumChargeMinor(input.currency);
   const odd = due - toStripeStep(due, input.currency, 'down');
   // The minimum is a whole number of steps, so below it the whole amount is small anyway.
@@ -121,7 +143,11 @@ function planCollectible(input: SettlementInput, due: number, minimum: number): 
 /** The plan when the increment before capture was refused: capture the hold, charge or handle the rest. */
 export function fallbackAfterRefusedIncrement(plan: SettlementPlan, input: SettlementInput): SettlementPlan {
   const hold = input.hold!;
-  const { incrementToMinor: _dropped, ...rest } = plan;
+  const { incrementToMinor: _dropped, reviewMinor: review = 0, ...rest } = plan;
+  if (review > 0) {
+    const within = fallbackAfterRefusedIncrement({ ...rest, dueMinor: plan.dueMinor - review }, input);
+    return { ...within, dueMinor: plan.dueMinor, uncollectableMinor: within.uncollectableMinor + review, reviewMinor: review, outcome: 'collection_failed' };
+  }
   const odd = plan.dueMinor - toStripeStep(plan.dueMinor, input.currency, 'down');
   const collectible = plan.dueMinor - odd;
   const fallback = withRest(

@@ -6,7 +6,7 @@ import { sessionPk } from './dynamo-prices.ts';
 /** The session item's attributes pricing reads (the OCPP gateway writes them). */
 const FIELDS = [
   'sessionId', 'transactionId', 'chargePointId', 'connectorId', 'idTag', 'startedAt', 'meterStartWh', 'reservationId',
-  'timeZone', 'siteId', 'tariff', 'billingProfile', 'stoppedAt', 'meterStopWh', 'stopReason', 'stopIdTag',
+  'timeZone', 'siteId', 'tariff', 'billingProfile', 'stoppedAt', 'meterStopWh', 'stopReason', 'stopIdTag', 'clock',
 ] as const;
 
 /**

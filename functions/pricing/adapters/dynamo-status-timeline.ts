@@ -1,5 +1,5 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, queryAll } from '../../shared/dynamo.ts';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
 import type { ConnectorStatusReport, StatusTimelineSource } from '../domain/ports.ts';
 
 /**
@@ -23,5 +23,14 @@ export class DynamoStatusTimeline implements StatusTimelineSource {
       .map(({ connectorId: connector, status, errorCode, timestamp }) => ({ connectorId: connector, status, errorCode, timestamp }) as ConnectorStatusReport)
       .filter((s) => s.timestamp >= since)
       .sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  }
+
+  /** The charge point profile's `maxPowerKw` (item `CP#<id>` / `PROFILE`), when configured. */
+  async maxPowerKw(chargePointId: string): Promise<number | undefined> {
+    const result = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk: `CP#${chargePointId}`, sk: 'PROFILE' }), ProjectionExpression: 'maxPowerKw', ConsistentRead: true }),
+    );
+    const value = result.Item ? unmarshall(result.Item).maxPowerKw : undefined;
+    return typeof value === 'number' && value > 0 ? value : undefined;
   }
 }

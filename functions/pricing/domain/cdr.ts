@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../shared/errors.ts';
 import { divRoundHalfUp, scaleNumber } from '../../shared/decimal.ts';
-import type { PricingPeriod, Ratio } from './engine.ts';
+import type { PricingPeriod, Ratio, ReservationSpan } from './engine.ts';
 import { validationErrorFrom } from '../../shared/errors.ts';
 import { dateTime } from './tariff.ts';
 import { instantOf } from '../../shared/time-zone.ts';
@@ -48,7 +48,7 @@ export const CdrSchema = z.looseObject({
 /** An OCPI 2.2.1 CDR (at least start/end and charging_periods). */
 export type OcpiCdr = z.input<typeof CdrSchema>;
 
-const PRICED_VOLUMES = new Set(['ENERGY', 'TIME', 'PARKING_TIME']);
+const PRICED_VOLUMES = new Set(['ENERGY', 'TIME', 'PARKING_TIME', 'RESERVATION_TIME']);
 
 /** OCPI time volumes are hours; its step multiplier is the second, so they are read to the nearest second. */
 function hoursToMs(hours: number): number {
@@ -60,6 +60,12 @@ export interface CdrPeriods {
   startMs: number;
   endMs: number;
   periods: PricingPeriod[];
+  /**
+   * The CDR's RESERVATION_TIME (OCPI 2.2.1 CdrDimensionType), summed, from the start of the first
+   * period that has it; `expired` when the CDR has no charging, energy or parking at all (a
+   * reservation that never became a charging session). Null without reservation time.
+   */
+  reservation: ReservationSpan | null;
 }
 
 /**
@@ -82,11 +88,13 @@ export function readCdr(json: unknown, currency: string): CdrPeriods {
   if (endMs < startMs) throw new ValidationError('invalid CDR: end_date_time: before start_date_time', 'end_date_time');
   const periods: PricingPeriod[] = [];
   let energyBefore = 0;
+  let reservationStart: number | null = null;
+  let reservationMs = 0;
   cdr.charging_periods.forEach((period, index) => {
     const periodStart = instantOf(period.start_date_time)!;
     const next = cdr.charging_periods[index + 1];
     const periodEnd = next ? Math.max(periodStart, instantOf(next.start_date_time)!) : endMs;
-    if (periodStart < (index === 0 ? startMs : periods[index - 1]!.startMs) || periodStart > endMs) {
+    if (periodStart < (index === 0 ? startMs : instantOf(cdr.charging_periods[index - 1]!.start_date_time)!) || periodStart > endMs) {
       throw new ValidationError(
         `invalid CDR: charging_periods[${index}].start_date_time: periods must be in order and within the CDR's start and end`,
         `charging_periods[${index}].start_date_time`,
@@ -105,6 +113,12 @@ export function readCdr(json: unknown, currency: string): CdrPeriods {
     const energy = volumes.ENERGY === undefined ? 0 : Number(scaleNumber(volumes.ENERGY, 6));
     const timeMs = volumes.TIME === undefined ? 0 : hoursToMs(volumes.TIME);
     const parkingMs = volumes.PARKING_TIME === undefined ? 0 : hoursToMs(volumes.PARKING_TIME);
+    if (volumes.RESERVATION_TIME !== undefined) {
+      reservationStart ??= periodStart;
+      reservationMs += hoursToMs(volumes.RESERVATION_TIME);
+      // A period of reservation time only is the reservation, not a charging period.
+      if (energy === 0 && timeMs === 0 && parkingMs === 0) return;
+    }
     const charging = timeMs > 0 || energy > 0;
     const ratio = (value: number | undefined): Ratio | null => (value === undefined ? null : { num: Number(scaleNumber(Math.abs(value), 4)), den: 1 });
     const averagePower: Ratio | null = timeMs > 0 ? { num: energy * 36_000, den: timeMs } : charging ? null : { num: 0, den: 1 };
@@ -123,5 +137,7 @@ export function readCdr(json: unknown, currency: string): CdrPeriods {
     });
     energyBefore += energy;
   });
-  return { startMs, endMs, periods };
+  const used = periods.length > 0;
+  const reservation = reservationStart === null ? null : { startMs: reservationStart, durationMs: reservationMs, expired: !used };
+  return { startMs, endMs, periods, reservation };
 }

@@ -41,7 +41,18 @@ export interface CdrPrice {
   incl_vat: string;
 }
 
-export type LineKind = 'FLAT' | 'ENERGY' | 'TIME' | 'PARKING_TIME' | 'IDLE_FEE' | 'MIN_PRICE' | 'MAX_PRICE' | 'FREE' | 'ROUNDING';
+export type LineKind =
+  | 'FLAT'
+  | 'ENERGY'
+  | 'TIME'
+  | 'PARKING_TIME'
+  | 'RESERVATION_FLAT'
+  | 'RESERVATION_TIME'
+  | 'IDLE_FEE'
+  | 'MIN_PRICE'
+  | 'MAX_PRICE'
+  | 'FREE'
+  | 'ROUNDING';
 
 /** One line of a priced session: what was counted, at which price, and what it costs. */
 export interface PriceLine {
@@ -211,7 +222,7 @@ type LineDraft = Omit<PriceLine, 'cost' | 'unroundedCost'>;
 export interface ExactLine {
   line: LineDraft;
   amount: ExactAmount;
-  category: 'fixed' | 'energy' | 'time' | 'parking' | 'adjustment';
+  category: 'fixed' | 'energy' | 'time' | 'parking' | 'reservation' | 'adjustment';
 }
 
 /** The dimensions priced by quantity (FLAT is charged once). */
@@ -224,7 +235,7 @@ export interface EngineResult {
    * In minor units, each rounded once from its own exact value; the lines (with a ROUNDING line
    * where needed) add up to `total`.
    */
-  totals: Record<'fixed' | 'energy' | 'time' | 'parking' | 'total', MinorAmount>;
+  totals: Record<'fixed' | 'energy' | 'time' | 'parking' | 'reservation' | 'total', MinorAmount>;
   /** Per input period, the element chosen per dimension. */
   choices: ElementChoice[];
   warnings: PricingWarning[];
@@ -239,7 +250,7 @@ export interface EngineResult {
  * last priced period of that kind, the extra billed at that period's price; min_price and
  * max_price on the total, each limb (excl. and incl. VAT) on its own.
  */
-export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod[], frame: SessionFrame): EngineResult {
+export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod[], frame: SessionFrame, reservation?: ReservationSpan): EngineResult {
   const elementCount = plan.elements.length;
   const zeros = () => new Array<number>(elementCount).fill(0);
   /** Quantity (mWh or ms) priced by each element, per dimension; > 0 exactly when the element was used. */
@@ -301,7 +312,7 @@ export function priceWithPlan(plan: PricingPlan, periods: readonly PricingPeriod
     if (step > 0) extra[lastTime.dimension][lastTime.element] = Math.ceil(total / step) * step - total;
   }
 
-  const lines: ExactLine[] = [];
+  const lines: ExactLine[] = reservation ? reservationLines(plan, reservation, frame.timeZone, unknownCurrent) : [];
   const source = plan.elementsSource;
   if (flatElement >= 0) {
     const component = plan.elements[flatElement]!.components.FLAT!;
@@ -367,6 +378,7 @@ export function settle(lines: readonly ExactLine[], minorDigits: number): Pick<E
     energy: { excl: 0n, incl: 0n },
     time: { excl: 0n, incl: 0n },
     parking: { excl: 0n, incl: 0n },
+    reservation: { excl: 0n, incl: 0n },
     total: { excl: 0n, incl: 0n },
   };
   const settled: PriceLine[] = [];
@@ -388,6 +400,7 @@ export function settle(lines: readonly ExactLine[], minorDigits: number): Pick<E
     energy: round(exactTotals.energy),
     time: round(exactTotals.time),
     parking: round(exactTotals.parking),
+    reservation: round(exactTotals.reservation),
     total: round(exactTotals.total),
   };
   const difference = { excl: totals.total.excl - lineSum.excl, incl: totals.total.incl - lineSum.incl };
@@ -417,7 +430,7 @@ function listNote(component: CompiledComponent, plan: PricingPlan): string {
 
 function makeLine(
   plan: PricingPlan,
-  kind: 'FLAT' | 'ENERGY' | 'TIME' | 'PARKING_TIME',
+  kind: 'FLAT' | 'ENERGY' | 'TIME' | 'PARKING_TIME' | 'RESERVATION_FLAT' | 'RESERVATION_TIME',
   elementIndex: number,
   component: CompiledComponent,
   quantity: string,
@@ -431,9 +444,9 @@ function makeLine(
     description,
     quantity,
     billedQuantity,
-    unit: kind === 'FLAT' ? 'session' : kind === 'ENERGY' ? 'kWh' : 's',
+    unit: kind === 'FLAT' || kind === 'RESERVATION_FLAT' ? 'session' : kind === 'ENERGY' ? 'kWh' : 's',
     unitPrice: formatScaledTrimmed(component.priceE10, PRICE_SCALE),
-    priceUnit: kind === 'FLAT' ? 'per session' : kind === 'ENERGY' ? 'per kWh' : 'per hour',
+    priceUnit: kind === 'FLAT' || kind === 'RESERVATION_FLAT' ? 'per session' : kind === 'ENERGY' ? 'per kWh' : 'per hour',
     vatPercent: component.vatPercent,
   };
 }
@@ -496,16 +509,94 @@ function idleFeeLine(plan: PricingPlan, periods: readonly PricingPeriod[]): Exac
 }
 
 /**
- * OCPI 2.2.1 min_price / max_price: each limb bounds its own total. When the tariff omits
- * incl_vat, the incl. VAT limb is excl_vat plus the tariff's single VAT rate (parseTariff refuses
- * an omitted incl_vat when the rates differ).
+ * OCPI 2.2.1 min_price / max_price: "they both apply", each limb bounds its own total. When the
+ * tariff omits incl_vat (optional in OCPI), there is no incl. VAT limit of its own: the excl. VAT
+ * limb is bounded and VAT is recomputed at the session's own VAT mix, i.e. the incl. VAT total is
+ * scaled by the same factor as the excl. VAT total (each priced line keeps its share and its VAT
+ * rate). A session with nothing priced (excl. VAT 0) raised to a min_price has no mix: it takes
+ * the highest VAT rate of the plan's components ({@link CompiledPrice.fallbackVatE4}). The scaling
+ * is exact to 1/{@link DENOMINATOR} of a currency unit (half up), far below any minor unit.
  */
 function applyLimit(total: ExactAmount, limit: CompiledPrice | null, which: 'min' | 'max'): ExactAmount {
   if (!limit) return total;
   const bound = (value: bigint, limitExact: bigint) =>
     which === 'min' ? (value < limitExact ? limitExact : value) : value > limitExact ? limitExact : value;
-  const inclLimit = limit.inclE10 !== null ? limit.inclE10 * PER_UNIT_FACTOR * VAT_ONE : limit.exclE10 * PER_UNIT_FACTOR * (VAT_ONE + limit.derivedVatE4);
-  return { excl: bound(total.excl, limit.exclE10 * PER_UNIT_FACTOR * VAT_ONE), incl: bound(total.incl, inclLimit) };
+  const excl = bound(total.excl, limit.exclE10 * PER_UNIT_FACTOR * VAT_ONE);
+  if (limit.inclE10 !== null) return { excl, incl: bound(total.incl, limit.inclE10 * PER_UNIT_FACTOR * VAT_ONE) };
+  if (excl === total.excl) return total;
+  if (total.excl === 0n) return { excl, incl: (excl / VAT_ONE) * (VAT_ONE + limit.fallbackVatE4) };
+  return { excl, incl: divRoundHalfUp(total.incl * excl, total.excl) };
+}
+
+/** A reservation before a session (or one that expired without a session), as the engine prices it. */
+export interface ReservationSpan {
+  /** When the reservation was made (OCPI: "A reservation starts when the reservation is made"). */
+  startMs: number;
+  /** Reserved time: until the session started, or until the reservation expired. */
+  durationMs: number;
+  /** True when the reservation expired and no session followed (RESERVATION_EXPIRES elements apply first). */
+  expired: boolean;
+}
+
+/**
+ * OCPI 2.2.1 reservation pricing: elements with `restrictions.reservation` price the reservation
+ * only (FLAT and TIME, TIME for the reserved duration). Per dimension the first applicable element
+ * in tariff order among the `RESERVATION` elements; for an expired reservation the
+ * `RESERVATION_EXPIRES` elements come first (OCPI: its TIME wins over RESERVATION's; VoltLedger
+ * extends that precedence to FLAT), then the `RESERVATION` ones. Other restrictions of those
+ * elements are evaluated at the reservation's start. step_size applies to the reserved duration on
+ * its own (not added to charging or parking time).
+ */
+function reservationLines(plan: PricingPlan, span: ReservationSpan, timeZone: string, unknownCurrent: { seen: boolean }): ExactLine[] {
+  const period: PricingPeriod = {
+    startMs: span.startMs,
+    endMs: span.startMs + span.durationMs,
+    energyMilliWh: 0,
+    timeMs: span.durationMs,
+    parkingMs: 0,
+    energyBeforeMilliWh: 0,
+    powerForMin: { num: 0, den: 1 },
+    powerForMax: { num: 0, den: 1 },
+    currentForMin: { num: 0, den: 1 },
+    currentForMax: { num: 0, den: 1 },
+  };
+  const wall = plan.usesWallTime ? wallTime(timeZone, span.startMs) : 0;
+  const cache = new Int8Array(plan.elements.length);
+  const candidates = (dimension: 'FLAT' | 'TIME') =>
+    [...(span.expired ? plan.reservationExpiresElements : []), ...plan.reservationElements].filter((e) => e.components[dimension] !== undefined);
+  const lines: ExactLine[] = [];
+  const source = plan.elementsSource;
+  const what = span.expired ? 'expired reservation' : 'reservation';
+  const flat = firstApplicable(candidates('FLAT'), period, 0, wall, cache, unknownCurrent);
+  if (flat) {
+    const component = flat.components.FLAT!;
+    lines.push({
+      category: 'reservation',
+      amount: withVat(component.priceE10 * PER_UNIT_FACTOR, component.vatE4),
+      line: makeLine(plan, 'RESERVATION_FLAT', flat.index, component, '1', '1', `${what} fee (${source} element #${flat.index}${listNote(component, plan)})`),
+    });
+  }
+  const time = span.durationMs > 0 ? firstApplicable(candidates('TIME'), period, 0, wall, cache, unknownCurrent) : null;
+  if (time) {
+    const component = time.components.TIME!;
+    const step = component.stepSize * 1000;
+    const billed = step > 0 ? Math.ceil(span.durationMs / step) * step : span.durationMs;
+    const stepNote = billed !== span.durationMs ? `, billed as ${durationLabel(billed)} (step_size ${component.stepSize} s)` : '';
+    lines.push({
+      category: 'reservation',
+      amount: withVat(component.priceE10 * BigInt(billed) * PER_MS_FACTOR, component.vatE4),
+      line: makeLine(
+        plan,
+        'RESERVATION_TIME',
+        time.index,
+        component,
+        secondsText(span.durationMs),
+        secondsText(billed),
+        `${what} time ${durationLabel(span.durationMs)}${stepNote} (${source} element #${time.index}${listNote(component, plan)})`,
+      ),
+    });
+  }
+  return lines;
 }
 
 function adjustmentLine(plan: PricingPlan, kind: 'MIN_PRICE' | 'MAX_PRICE', before: ExactAmount, after: ExactAmount): ExactLine {

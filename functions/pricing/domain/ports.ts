@@ -27,6 +27,8 @@ export interface SessionToPrice {
   meterStopWh?: number;
   stopReason?: string;
   stopIdTag?: string;
+  /** The OCPP gateway's clock record (docs/clocks.md); `review` set means: do not price, report it. */
+  clock?: { review?: string };
 }
 
 /** One stored meter reading of a session (OCPP MeterValues' sampledValue, as received). */
@@ -54,6 +56,8 @@ export interface SessionSource {
 export interface StatusTimelineSource {
   /** Statuses of the connector at or after `since`, oldest first. */
   statusTimeline(chargePointId: string, connectorId: number, since: string): Promise<ConnectorStatusReport[]>;
+  /** The charge point's rated power (registry `maxPowerKw`), when configured: the meter plausibility bound (docs/meters.md). */
+  maxPowerKw?(chargePointId: string): Promise<number | undefined>;
 }
 
 /** Stored tariff versions (the Tariffs table): the tariff JSON exactly as accepted. */

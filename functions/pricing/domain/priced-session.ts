@@ -14,13 +14,16 @@ import {
   type PricingPeriod,
   type PricingWarning,
   priceWithPlan,
+  type ReservationSpan,
   secondsText,
   settle,
 } from './engine.ts';
 import { choosePricing, type PricingChoice, type PricingPlan, retailPlan } from './pricing-plan.ts';
 import { type ChargingPeriod, type SessionPricingInput, sessionToChargingPeriods } from './session-periods.ts';
 import type { Tariff } from './tariff.ts';
-import { assertTimeZone } from '../../shared/time-zone.ts';
+import { assertTariffActive } from './tariff-validity.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { assertTimeZone, instantOf } from '../../shared/time-zone.ts';
 
 /** One period of the explanation: when, what state, how much, and which element priced each dimension. */
 export interface PeriodExplanation {
@@ -53,6 +56,8 @@ export interface PricedSession {
   total_energy_cost: CdrPrice;
   total_time_cost: CdrPrice;
   total_parking_cost: CdrPrice;
+  /** OCPI total_reservation_cost: the reservation's FLAT and TIME (0 without a reservation). */
+  total_reservation_cost: CdrPrice;
   /** kWh, exact. */
   total_energy: string;
   /** Hours from start to end (charging and not), to 6 decimals. */
@@ -116,6 +121,16 @@ function validityWarnings(tariff: Tariff, startMs: number): PricingWarning[] {
   return warnings;
 }
 
+/** A reservation made at `reservationStart`, ending when the session starts at `sessionStartMs`. */
+function reservationSpan(reservationStart: string, sessionStartMs: number): ReservationSpan {
+  const startMs = instantOf(reservationStart);
+  if (startMs === null) throw new ValidationError('invalid session: reservation.start_date_time: not an RFC 3339 date-time', 'reservation.start_date_time');
+  if (startMs > sessionStartMs) {
+    throw new ValidationError('invalid session: reservation.start_date_time: after the session start (a reservation ends when charging starts)', 'reservation.start_date_time');
+  }
+  return { startMs, durationMs: sessionStartMs - startMs, expired: false };
+}
+
 interface Assembly {
   plan: PricingPlan;
   choice: Pick<PricingChoice, 'kind' | 'basis' | 'notes'>;
@@ -150,6 +165,7 @@ function assemble(a: Assembly): PricedSession {
     total_energy_cost: formatMinor(totals.energy, digits),
     total_time_cost: formatMinor(totals.time, digits),
     total_parking_cost: formatMinor(totals.parking, digits),
+    total_reservation_cost: formatMinor(totals.reservation, digits),
     total_energy: kwhText(totalEnergy),
     total_time: hoursText(a.endMs - a.startMs),
     total_parking_time: hoursText(totalParking),
@@ -174,9 +190,16 @@ function assemble(a: Assembly): PricedSession {
 export function priceSession(input: SessionPricingInput): PricedSession {
   const choice = choosePricing(input.tariff, input.billingProfile);
   const derived = sessionToChargingPeriods(input, choice.plan);
-  const result = choice.kind === 'free' ? null : priceWithPlan(choice.plan, derived.periods, { startMs: derived.startMs, timeZone: input.timeZone });
-  const warnings = [...derived.warnings, ...validityWarnings(input.tariff, derived.startMs)];
+  // OCPI start_date_time / end_date_time: a tariff that does not cover the session's start never prices it.
+  assertTariffActive(input.tariff, derived.startMs);
+  const reservation = input.reservation ? reservationSpan(input.reservation.start_date_time, derived.startMs) : undefined;
+  const result =
+    choice.kind === 'free' ? null : priceWithPlan(choice.plan, derived.periods, { startMs: derived.startMs, timeZone: input.timeZone }, reservation);
+  const warnings = [...derived.warnings];
   const profile = input.billingProfile ?? null;
+  if (profile?.kind === 'no-payer') {
+    warnings.push({ code: 'NO_PAYER', message: `nobody can be billed for this session (${profile.reason}): priced for review, not charged` });
+  }
   if (profile?.kind === 'member' && choice.plan.elementsSource === 'tariff') {
     warnings.push({ code: 'MEMBER_TIER_NOT_IN_TARIFF', message: `member tier ${profile.tier} has no pricing in tariff ${input.tariff.id}: charged the tariff's own prices` });
   }
@@ -206,7 +229,7 @@ export function priceCdr(tariff: Tariff, cdr: OcpiCdr | unknown, timeZone: strin
   const plan = retailPlan(tariff);
   const read = readCdr(cdr, tariff.currency);
   const frame = { startMs: read.startMs, timeZone };
-  const result = priceWithPlan(plan, read.periods, frame);
+  const result = priceWithPlan(plan, read.periods, frame, read.reservation ?? undefined);
   const warnings = validityWarnings(tariff, read.startMs);
   // A boundary inside a period matters only if the elements chosen at it differ from those at the start.
   const spanning = read.periods.filter((period, index) =>
@@ -232,5 +255,44 @@ export function priceCdr(tariff: Tariff, cdr: OcpiCdr | unknown, timeZone: strin
     result,
     explanation: read.periods.map((period, index) => explain(period, result.choices[index] ?? NO_CHOICE)),
     warnings,
+  });
+}
+
+/**
+ * Prices a reservation that expired without a charging session (OCPI 2.2.1 RESERVATION_EXPIRES):
+ * the reserved time from `start_date_time` (reservation made) to `end_date_time` (expiry), under
+ * the tariff's RESERVATION_EXPIRES elements first, then its RESERVATION elements; charging
+ * elements do not apply. min_price / max_price apply as to any session.
+ *
+ * @throws ValidationError for unreadable times, an end before the start, or a tariff not active at the start.
+ */
+export function priceExpiredReservation(input: {
+  tariff: Tariff;
+  timeZone: string;
+  billingProfile?: BillingProfile;
+  reservation: { start_date_time: string; end_date_time: string };
+}): PricedSession {
+  assertTimeZone(input.timeZone);
+  const startMs = instantOf(input.reservation.start_date_time);
+  const endMs = instantOf(input.reservation.end_date_time);
+  if (startMs === null) throw new ValidationError('invalid reservation: start_date_time: not an RFC 3339 date-time', 'reservation.start_date_time');
+  if (endMs === null || endMs < startMs) throw new ValidationError('invalid reservation: end_date_time: not a date-time at or after start_date_time', 'reservation.end_date_time');
+  assertTariffActive(input.tariff, startMs);
+  const choice = choosePricing(input.tariff, input.billingProfile);
+  const result =
+    choice.kind === 'free'
+      ? null
+      : priceWithPlan(choice.plan, [], { startMs, timeZone: input.timeZone }, { startMs, durationMs: endMs - startMs, expired: true });
+  return assemble({
+    plan: choice.plan,
+    choice,
+    profile: input.billingProfile ?? null,
+    timeZone: input.timeZone,
+    startMs,
+    endMs,
+    periods: [],
+    result,
+    explanation: [],
+    warnings: [],
   });
 }

@@ -53,12 +53,15 @@ export interface CompiledElement {
   restrictions: CompiledRestrictions | null;
 }
 
-/** A min_price / max_price. Without incl_vat, the incl. VAT limb is excl_vat plus the tariff's single VAT rate. */
+/**
+ * A min_price / max_price. Without incl_vat, the limit bounds the excl. VAT total and VAT follows
+ * the session's own VAT mix (engine.ts, applyLimit; docs/pricing.md "min_price / max_price").
+ */
 export interface CompiledPrice {
   exclE10: bigint;
   inclE10: bigint | null;
-  /** The VAT (percent x 1e4) that turns excl_vat into the incl. VAT limb when incl_vat is omitted. */
-  derivedVatE4: bigint;
+  /** VAT (percent x 1e4) for a session with nothing priced raised to a min_price without incl_vat: the plan's highest rate. */
+  fallbackVatE4: bigint;
 }
 
 export interface CompiledIdleFee {
@@ -82,6 +85,9 @@ export interface PricingPlan {
   elements: CompiledElement[];
   /** Per dimension, the elements that price it, in tariff order (reservation elements excluded). */
   byDimension: Record<TariffDimension, CompiledElement[]>;
+  /** Elements with `restrictions.reservation` RESERVATION / RESERVATION_EXPIRES, in tariff order: they price reservations only. */
+  reservationElements: CompiledElement[];
+  reservationExpiresElements: CompiledElement[];
   minPrice: CompiledPrice | null;
   maxPrice: CompiledPrice | null;
   idleFee: CompiledIdleFee | null;
@@ -142,12 +148,12 @@ function compileElement(element: TariffElement, index: number, discountFactorE4:
   return { index, components, restrictions };
 }
 
-function compilePrice(price: Price | undefined, singleVatE4: bigint): CompiledPrice | null {
+function compilePrice(price: Price | undefined, fallbackVatE4: bigint): CompiledPrice | null {
   if (!price) return null;
   return {
     exclE10: scaleNumber(price.excl_vat, PRICE_SCALE),
     inclE10: price.incl_vat === undefined ? null : scaleNumber(price.incl_vat, PRICE_SCALE),
-    derivedVatE4: singleVatE4,
+    fallbackVatE4,
   };
 }
 
@@ -155,11 +161,17 @@ function compilePlan(tariff: Tariff, elements: TariffElement[], elementsSource: 
   const discountFactorE4 = discountPercent === null ? 10_000n : 10_000n - scaleNumber(discountPercent, 2);
   const compiled: CompiledElement[] = [];
   const byDimension: Record<TariffDimension, CompiledElement[]> = { ENERGY: [], FLAT: [], PARKING_TIME: [], TIME: [] };
+  const reservationElements: CompiledElement[] = [];
+  const reservationExpiresElements: CompiledElement[] = [];
   elements.forEach((element, index) => {
     const compiledElement = compileElement(element, index, discountFactorE4);
     compiled.push(compiledElement);
     // OCPI 2.2.1: reservation elements price reservations, never the charging session itself.
-    if (element.restrictions?.reservation !== undefined) return;
+    const reservation = element.restrictions?.reservation;
+    if (reservation !== undefined) {
+      (reservation === 'RESERVATION' ? reservationElements : reservationExpiresElements).push(compiledElement);
+      return;
+    }
     for (const dimension of Object.keys(compiledElement.components) as TariffDimension[]) byDimension[dimension].push(compiledElement);
   });
 
@@ -190,9 +202,10 @@ function compilePlan(tariff: Tariff, elements: TariffElement[], elementsSource: 
     elementsSource,
     elements: compiled,
     byDimension,
-    // parseTariff guarantees a single VAT rate when a limit omits incl_vat; take it from any component.
-    minPrice: compilePrice(tariff.min_price, firstComponentVat(compiled)),
-    maxPrice: compilePrice(tariff.max_price, firstComponentVat(compiled)),
+    reservationElements,
+    reservationExpiresElements,
+    minPrice: compilePrice(tariff.min_price, highestVat(compiled, idle?.vat)),
+    maxPrice: compilePrice(tariff.max_price, highestVat(compiled, idle?.vat)),
     idleFee: idle
       ? {
           priceE10: scaleNumber(idle.price, PRICE_SCALE),
@@ -213,9 +226,10 @@ function compilePlan(tariff: Tariff, elements: TariffElement[], elementsSource: 
   };
 }
 
-function firstComponentVat(elements: CompiledElement[]): bigint {
-  for (const element of elements) for (const component of Object.values(element.components)) return component.vatE4;
-  return 0n;
+function highestVat(elements: CompiledElement[], idleVat: number | undefined): bigint {
+  let highest = idleVat === undefined ? 0n : scaleNumber(idleVat, 4);
+  for (const element of elements) for (const component of Object.values(element.components)) if (component.vatE4 > highest) highest = component.vatE4;
+  return highest;
 }
 
 const plans = new WeakMap<Tariff, Map<string, PricingPlan>>();
@@ -253,6 +267,8 @@ export function choosePricing(tariff: Tariff, profile: BillingProfile | undefine
   switch (profile.kind) {
     case 'free':
       return { kind: 'free', plan: retailPlan(tariff), basis: `free: ${profile.reason ?? 'billing profile is free'}`, notes: [] };
+    case 'no-payer':
+      return { kind: 'priced', plan: retailPlan(tariff), basis: `no payer (${profile.reason}): tariff ${tariff.id}, charged to nobody, held for review`, notes: [] };
     case 'roaming': {
       const exported = exportTariffToOcpi(tariff);
       const plan = cachedPlan(tariff, 'roaming', () => compilePlan(exported.tariff, exported.tariff.elements, 'tariff', null, false));

@@ -5,6 +5,7 @@ import { parseScaledToNumber } from '../../shared/decimal.ts';
 import type { PricingPeriod, PricingWarning, Ratio } from './engine.ts';
 import type { MeterValue, MeterValuesReq, StartTransactionReq, StatusNotificationReq, StopTransactionReq } from './ocpp.ts';
 import { choosePricing, type PricingPlan } from './pricing-plan.ts';
+import { plausibleSeries, type RegisterPoint } from './meter-series.ts';
 import type { Tariff } from './tariff.ts';
 import { assertTimeZone, instantOf } from '../../shared/time-zone.ts';
 
@@ -23,6 +24,13 @@ export interface SessionPricingInput {
   stopTransaction?: StopTransactionReq;
   /** The connector whose StatusNotifications count; defaults to startTransaction.connectorId. */
   connectorId?: number;
+  /**
+   * A reservation that preceded the session: made at `start_date_time`, ended when the session
+   * started (StartTransaction). Priced by the tariff's RESERVATION elements (OCPI 2.2.1).
+   */
+  reservation?: { start_date_time: string };
+  /** The charge point's rated power (registry `maxPowerKw`): readings rising faster are not billed (docs/meters.md). */
+  maxPowerKw?: number;
 }
 
 export type PeriodState = 'CHARGING' | 'PARKING';
@@ -217,7 +225,7 @@ export function sessionToChargingPeriods(input: SessionPricingInput, plan: Prici
   readings.sort((x, y) => x.at - y.at || x.order - y.order);
 
   const endOfReadings = stopMs ?? (readings.length ? Math.max(startMs, readings[readings.length - 1]!.at) : startMs);
-  const points: Array<{ at: number; milliWh: number }> = [{ at: startMs, milliWh: meterStart }];
+  const interior: RegisterPoint[] = [];
   let duplicates = 0;
   let outside = 0;
   for (let i = 0; i < readings.length; i++) {
@@ -239,35 +247,30 @@ export function sessionToChargingPeriods(input: SessionPricingInput, plan: Prici
       }
       continue;
     }
-    points.push({ at: reading.at, milliWh: reading.milliWh });
+    interior.push({ at: reading.at, milliWh: reading.milliWh });
   }
   if (duplicates) warnings.add('DUPLICATE_SAMPLES', `${duplicates} duplicate meter reading${duplicates === 1 ? ' was' : 's were'} ignored`);
   if (outside) warnings.add('SAMPLES_OUTSIDE_TRANSACTION', `${outside} meter reading${outside === 1 ? '' : 's'} outside the transaction's start and stop ${outside === 1 ? 'was' : 'were'} ignored`);
   if (stop) {
-    points.push({ at: stopMs!, milliWh: stop.meterStop * 1000 });
     if (readings.length === 0) warnings.add('NO_METER_VALUES', 'no energy register readings: the energy between meterStart and meterStop is spread evenly over the transaction');
   } else {
     warnings.add('SESSION_NOT_STOPPED', 'no StopTransaction: priced up to the last meter reading');
   }
 
-  // 2. Never bill a register going backwards: hold it at its highest reading so far.
-  let highest = meterStart;
+  // 2. The plausible billing register (functions/pricing/domain/meter-series.ts, docs/meters.md):
+  //    never negative, never faster than the connector's power, resets and rollovers counted, glitches dropped.
+  const series = plausibleSeries({
+    start: { at: startMs, milliWh: meterStart },
+    readings: interior,
+    ...(stop ? { stop: { at: stopMs!, milliWh: stop.meterStop * 1000 } } : {}),
+    ...(input.maxPowerKw !== undefined ? { maxPowerKw: input.maxPowerKw } : {}),
+  });
+  for (const warning of series.warnings) warnings.add(warning.code, warning.message);
+  const points = series.points;
+  const received = [startMs, ...interior.map((point) => point.at), ...(stop ? [stopMs!] : [])];
   let longestGap = 0;
-  for (let i = 1; i < points.length; i++) {
-    const point = points[i]!;
-    longestGap = Math.max(longestGap, point.at - points[i - 1]!.at);
-    if (point.milliWh < highest) {
-      const isStop = stop !== undefined && i === points.length - 1;
-      warnings.add(
-        isStop ? 'METER_STOP_BELOW_READINGS' : 'REGISTER_BACKWARDS',
-        `${isStop ? 'meterStop' : 'the energy register'} went backwards at ${new Date(point.at).toISOString()} ` +
-          `(${point.milliWh / 1000} Wh after ${highest / 1000} Wh); no energy was billed until it passed ${highest / 1000} Wh again`,
-      );
-      point.milliWh = highest;
-    }
-    highest = point.milliWh;
-  }
-  if (longestGap > SAMPLE_GAP_MS && points.length > 2) {
+  for (let i = 1; i < received.length; i++) longestGap = Math.max(longestGap, received[i]! - received[i - 1]!);
+  if (longestGap > SAMPLE_GAP_MS && received.length > 2) {
     warnings.add('SAMPLE_GAP', `meter readings are missing for up to ${Math.round(longestGap / 60_000)} min; energy across the gap is interpolated linearly`);
   }
 

@@ -253,21 +253,23 @@ function semanticIssues(tariff: Tariff): Array<{ path: Path; message: string }> 
       issues.push({ path: ['min_price', limb], message: `min_price.${limb} (${low}) is above max_price.${limb} (${high})` });
     }
   }
-  // Without incl_vat a limit's incl. VAT limb is the excl. one plus VAT, which needs a single VAT rate.
-  const rates = new Set<number>();
-  const collectRates = (elements: TariffElement[]) => {
-    for (const e of elements) for (const c of e.price_components) rates.add(c.vat ?? 0);
-  };
-  collectRates(tariff.elements);
-  for (const [, record] of overrides) for (const override of Object.values(record ?? {})) if (override.elements) collectRates(override.elements);
-  if (tariff.voltledger?.idle_fee) rates.add(tariff.voltledger.idle_fee.vat ?? 0);
-  for (const limit of ['min_price', 'max_price'] as const) {
-    if (tariff[limit] && tariff[limit].incl_vat === undefined && rates.size > 1) {
-      issues.push({
-        path: [limit, 'incl_vat'],
-        message: `${limit}.incl_vat is required: the price components have different VAT rates (${[...rates].sort((a, b) => a - b).join('%, ')}%), so the limit including VAT cannot be derived`,
+  // OCPI 2.2.1: a reservation element "can only have FLAT and TIME" dimensions.
+  const checkReservation = (elements: TariffElement[], base: Path) => {
+    elements.forEach((element, index) => {
+      if (element.restrictions?.reservation === undefined) return;
+      element.price_components.forEach((component, componentIndex) => {
+        if (component.type !== 'FLAT' && component.type !== 'TIME') {
+          issues.push({
+            path: [...base, index, 'price_components', componentIndex, 'type'],
+            message: `a reservation element can only have FLAT and TIME components (OCPI 2.2.1), not ${component.type}`,
+          });
+        }
       });
-    }
+    });
+  };
+  checkReservation(tariff.elements, ['elements']);
+  for (const [field, record] of overrides) {
+    for (const [key, override] of Object.entries(record ?? {})) if (override.elements) checkReservation(override.elements, ['voltledger', field, key, 'elements']);
   }
   if (tariff.start_date_time && tariff.end_date_time && Date.parse(tariff.start_date_time) >= Date.parse(tariff.end_date_time)) {
     issues.push({ path: ['start_date_time'], message: 'start_date_time must be before end_date_time' });

@@ -187,23 +187,30 @@ describe('DynamoSessionStore on local DynamoDB', () => {
       expect((await store.getSession(session.transactionId))?.state).toBe('started');
     });
 
-    it('keeps a session in the sparse awaitingCompletion index only while it is stopped', async () => {
-      // Prepare: a connector of its own, so the query sees only this session.
+    it('keeps a session in the sparse awaitingCompletion index while it is started or stopped, and out once completed', async () => {
+      // The index holds every session not yet completed (docs/sessions.md, "Storage"): a started
+      // session under OPEN#<chargePoint>, a stopped one under AWAIT#<chargePoint>#<connector>.
+      // Prepare: a connector of its own, so the queries see only this session.
       const session = await store.createSession(aSession({ chargePointId: 'CP-AWAIT', connectorId: 2 }));
-      const awaiting = async () => ({
-        query: (await store.awaitingCompletion('CP-AWAIT', 2)).map((s) => s.transactionId),
-        scan: (await store.awaitingCompletionBefore(t(10_000))).map((s) => s.transactionId).filter((id) => id === session.transactionId),
+      const mine = (sessions: SessionRecord[]) => sessions.map((s) => s.transactionId).filter((id) => id === session.transactionId);
+      const indexed = async () => ({
+        open: mine(await store.openSessions('CP-AWAIT', 2)),
+        openScan: mine(await store.openSessionsCreatedBefore(t(10_000))),
+        query: mine(await store.awaitingCompletion('CP-AWAIT', 2)),
+        scan: mine(await store.awaitingCompletionBefore(t(10_000))),
         index: (await indexedTransactionIds()).filter((id) => id === session.transactionId),
       });
-      const none = { query: [], scan: [], index: [] };
-      const only = { query: [session.transactionId], scan: [session.transactionId], index: [session.transactionId] };
+      const id = [session.transactionId];
+      const started = { open: id, openScan: id, query: [], scan: [], index: id };
+      const stopped = { open: [], openScan: [], query: id, scan: id, index: id };
+      const completed = { open: [], openScan: [], query: [], scan: [], index: [] };
 
       // Act + Assess: started, stopped, completed.
-      expect(await awaiting()).toEqual(none);
+      expect(await indexed()).toEqual(started);
       await store.stopSession(session, aStop({ stopRecordedAt: t(31) }));
-      expect(await awaiting()).toEqual(only);
+      expect(await indexed()).toEqual(stopped);
       await store.completeSession(session.transactionId, t(40), 'unplugged');
-      expect(await awaiting()).toEqual(none);
+      expect(await indexed()).toEqual(completed);
     });
 
     it.each([

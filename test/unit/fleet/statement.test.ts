@@ -80,7 +80,7 @@ describe('fleet statement', () => {
     it('leaves out sessions priced in another currency, naming them', () => {
       const statement = computeStatement(settings(), '2026-11', [anAccrual(), anAccrual({ sessionId: 'sess_9', currency: 'CHF' })]);
       expect(statement.sessionCount).toBe(1);
-      expect(statement.excluded).toEqual([{ sessionId: 'sess_9', reason: 'priced in CHF, the account bills in EUR' }]);
+      expect(statement.excluded).toEqual([{ sessionId: 'sess_9', reason: 'priced in CHF, the account bills in EUR: not claimed, left for review' }]);
     });
 
     it('marks a session from an earlier period as late', () => {

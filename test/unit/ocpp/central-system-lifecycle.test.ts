@@ -67,8 +67,14 @@ function fakeSessions() {
       Object.assign(stored, { state: 'completed', completedAt, completedBy });
       return true;
     },
-    async recordUnknownStop(chargePointId, payload) {
+    async recordUnmatched({ chargePointId, payload }) {
       calls.push(`unknown-stop ${chargePointId} ${String(payload.transactionId)}`);
+    },
+    async openSessions(chargePointId, connectorId) {
+      return [...byId.values()].filter((s) => s.state === 'started' && s.chargePointId === chargePointId && (connectorId === undefined || s.connectorId === connectorId)).map((s) => structuredClone(s));
+    },
+    async openSessionsCreatedBefore() {
+      return [];
     },
     async listSessions() {
       return [];
@@ -86,6 +92,8 @@ function fakeRegistry() {
     async chargePointForConnection() {
       return CP;
     },
+    // The clock policy's measurement (docs/clocks.md); not what these tests look at.
+    async recordClock() {},
     async recordStatus(status: ConnectorStatusRecord) {
       const key = `${status.chargePointId}#${status.connectorId}`;
       const current = statuses.get(key);
@@ -158,6 +166,7 @@ describe('central system through the session lifecycle', () => {
     const id = await start();
     clock.set('2026-11-23T11:00:01.000Z');
     await stop(id);
+    clock.set('2026-11-23T11:05:00.000Z');
     await status('Available', '2026-11-23T11:05:00.000Z');
     expect(sessions.byId.get(id)).toMatchObject({ state: 'completed', completedBy: 'unplugged', completedAt: '2026-11-23T11:05:00.000Z' });
     expect(names()).toEqual(['SessionStarted', 'SessionStopped', 'SessionCompleted']);

@@ -24,6 +24,7 @@ async function stoppedSession(stopRecordedAt = '2026-11-23T11:00:01.000Z') {
 describe('completion by unplug', () => {
   it('Available on the connector after the stop completes the session at the status time and publishes SessionCompleted', async () => {
     const { ports, status, session, transactionId } = await stoppedSession();
+    ports.clock.set('2026-11-23T11:05:00.000Z');
     await status('Available', '2026-11-23T11:05:00.000Z');
     expect(session()).toMatchObject({ state: 'completed', completedBy: 'unplugged', completedAt: '2026-11-23T11:05:00.000Z' });
     expect(ports.events.names()).toEqual(['SessionStarted', 'SessionStopped', 'SessionCompleted']);
@@ -56,6 +57,7 @@ describe('completion by unplug', () => {
     ports.entitlements.add({ idTag: 'RFID-1' });
     const service = createChargePointService(ports, { heartbeatIntervalSeconds: 300, idleCompletionLimitSeconds: IDLE_LIMIT_SECONDS });
     const { transactionId } = await service.handlers.StartTransaction(CP, { connectorId: 1, idTag: 'RFID-1', meterStart: 0, timestamp: '2026-11-23T10:00:00.000Z' }, 'start');
+    ports.clock.set('2026-11-23T11:10:00.000Z');
     await service.handlers.StatusNotification(CP, { connectorId: 1, status: 'Available', errorCode: 'NoError', timestamp: '2026-11-23T11:10:00.000Z' }, 'st');
     await service.handlers.StopTransaction(CP, { transactionId, meterStop: 5000, timestamp: '2026-11-23T11:00:00.000Z' }, 'stop');
     expect(ports.sessions.sessions.get(transactionId)).toMatchObject({ state: 'completed', completedBy: 'unplugged', completedAt: '2026-11-23T11:10:00.000Z' });
@@ -64,6 +66,7 @@ describe('completion by unplug', () => {
 
   it('publishes before it marks the session: a failed publish leaves it awaiting completion, and the next Available completes it', async () => {
     const { ports, status, session } = await stoppedSession();
+    ports.clock.set('2026-11-23T11:05:00.000Z');
     const publish = ports.events.publish.bind(ports.events);
     ports.events.publish = async () => {
       throw new Error('bus down');

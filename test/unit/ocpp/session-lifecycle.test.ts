@@ -31,6 +31,7 @@ const anEvent: { [K in LifecycleEventKind]: Extract<LifecycleEvent, { kind: K }>
   StopTransaction: { kind: 'StopTransaction' },
   ConnectorAvailable: { kind: 'ConnectorAvailable', source: 'status-notification', statusAt: '2026-11-23T10:05:00.000Z' },
   IdleLimitReached: { kind: 'IdleLimitReached', now: '2026-11-23T14:00:05.000Z', idleLimitSeconds: IDLE_LIMIT_SECONDS },
+  ClosedWithoutStop: { kind: 'ClosedWithoutStop', cause: 'superseded' },
 };
 
 /** The expected outcome of every state x event pair; a pair missing here fails the enumeration below. */
@@ -40,24 +41,29 @@ const EXPECTED: Record<LifecycleState, Record<LifecycleEventKind, string>> = {
     StopTransaction: 'refused:unknown-transaction',
     ConnectorAvailable: 'refused:unknown-transaction',
     IdleLimitReached: 'refused:unknown-transaction',
+    ClosedWithoutStop: 'refused:unknown-transaction',
   },
   started: {
     StartTransaction: 'replay:duplicate-start',
     StopTransaction: 'moved:stopped',
     ConnectorAvailable: 'refused:not-stopped',
     IdleLimitReached: 'refused:not-stopped',
+    ClosedWithoutStop: 'moved:stopped',
   },
   stopped: {
     StartTransaction: 'replay:duplicate-start',
     StopTransaction: 'replay:duplicate-stop',
     ConnectorAvailable: 'moved:completed',
     IdleLimitReached: 'moved:completed',
+    // A session stopped by its own StopTransaction is not closed without one.
+    ClosedWithoutStop: 'refused:stop-was-received',
   },
   completed: {
     StartTransaction: 'replay:duplicate-start',
     StopTransaction: 'replay:duplicate-stop',
     ConnectorAvailable: 'replay:already-completed',
     IdleLimitReached: 'replay:already-completed',
+    ClosedWithoutStop: 'replay:already-completed',
   },
 };
 
@@ -67,8 +73,8 @@ describe('session lifecycle', () => {
   describe('every state x event pair', () => {
     const pairs = LIFECYCLE_STATES.flatMap((state) => LIFECYCLE_EVENT_KINDS.map((kind) => [state, kind] as const));
 
-    it('covers all 4 states and 4 events (16 pairs)', () => {
-      expect(pairs).toHaveLength(16);
+    it('covers all 4 states and 5 events (20 pairs)', () => {
+      expect(pairs).toHaveLength(20);
       expect(Object.keys(EXPECTED).sort()).toEqual([...LIFECYCLE_STATES].sort());
     });
 
@@ -320,5 +326,52 @@ describe('session lifecycle', () => {
       expect(lifecycleStateOf(undefined)).toBe('absent');
       expect(lifecycleStateOf(subject('stopped'))).toBe('stopped');
     });
+  });
+});
+
+describe('session lifecycle: closed without a stop (docs/sessions.md)', () => {
+  const closed = { cause: 'superseded', closedAt: '2026-11-24T08:00:00.000Z', stopFrom: 'last-meter-reading' } as const;
+  const closedStopped: LifecycleSubject = { state: 'stopped', startedAt: STARTED_AT, stoppedAt: STOPPED_AT, stopRecordedAt: '2026-11-24T08:00:00.000Z', closedWithoutStop: closed };
+
+  it.each(['superseded', 'no-stop'] as const)('started + ClosedWithoutStop (%s) stops it (conditional on started) and publishes SessionStopped', (cause) => {
+    expect(transition({ state: 'started', startedAt: STARTED_AT }, { kind: 'ClosedWithoutStop', cause })).toEqual({
+      outcome: 'moved',
+      from: 'started',
+      to: 'stopped',
+      write: 'stop',
+      publish: 'SessionStopped',
+      order: 'write-then-publish',
+      checkConnector: false,
+    });
+  });
+
+  it('stopped by a close + ClosedWithoutStop completes it at its stop (its last reading): no parking past the evidence', () => {
+    expect(transition(closedStopped, { kind: 'ClosedWithoutStop', cause: 'superseded' })).toEqual({
+      outcome: 'moved',
+      from: 'stopped',
+      to: 'completed',
+      write: 'complete',
+      publish: 'SessionCompleted',
+      order: 'publish-then-write',
+      checkConnector: false,
+      completion: { completedAt: STOPPED_AT, completedBy: 'closed-without-stop' },
+    });
+  });
+
+  it('stopped by its own StopTransaction + ClosedWithoutStop is refused: it waits for its unplug as usual', () => {
+    expect(transition(subject('stopped'), { kind: 'ClosedWithoutStop', cause: 'no-stop' })).toMatchObject({ outcome: 'refused', refusal: 'guard-failed', reason: 'stop-was-received' });
+  });
+
+  it('an interrupted close finished by the idle sweep or a later Available still completes at the stop, never later', () => {
+    expect(transition(closedStopped, { kind: 'IdleLimitReached', now: '2026-11-24T12:00:05.000Z', idleLimitSeconds: IDLE_LIMIT_SECONDS })).toMatchObject({ outcome: 'moved', completion: { completedAt: STOPPED_AT, completedBy: 'closed-without-stop' } });
+    expect(transition(closedStopped, { kind: 'ConnectorAvailable', source: 'status-notification', statusAt: '2026-11-24T09:00:00.000Z' })).toMatchObject({
+      outcome: 'moved',
+      completion: { completedAt: STOPPED_AT, completedBy: 'closed-without-stop' },
+    });
+  });
+
+  it('the stop write still requires started, the completion still requires stopped', () => {
+    expect(priorStatesFor('stop')).toEqual(['started']);
+    expect(priorStatesFor('complete')).toEqual(['stopped']);
   });
 });

@@ -46,6 +46,20 @@ describe('StartTransaction', () => {
       state: 'started',
       flags: [],
       createdAt: '2026-11-23T10:00:00.000Z',
+      // The clock policy's judgement of the start (docs/clocks.md): in sync, nothing corrected.
+      clock: {
+        start: {
+          reported: '2026-11-23T10:00:00Z',
+          receivedAt: '2026-11-23T10:00:00.000Z',
+          offsetMs: 0,
+          corrected: '2026-11-23T10:00:00.000Z',
+          rule: 'in-sync',
+          skewMs: 0,
+          leapSecond: false,
+          implausible: false,
+        },
+        notes: [],
+      },
     });
     expect(ports.events.names()).toEqual(['SessionStarted']);
     expect(ports.events.published[0]!.detail.metadata.id).toBe('SessionStarted:sess_1');
@@ -139,6 +153,7 @@ describe('MeterValues', () => {
   it("stores the samples of the charge point's own transaction and publishes SessionMeterValues for a card session", async () => {
     const { ports, service, start } = setup();
     const { transactionId } = await start();
+    ports.clock.set('2026-11-23T10:10:00.000Z');
     const reply = await service.handlers.MeterValues(CP, { connectorId: 1, transactionId, meterValue: [meterValue('2026-11-23T10:05:00Z', '2000'), meterValue('2026-11-23T10:10:00Z', '3000')] }, 'mv-1');
     expect(reply).toEqual({});
     expect(ports.sessions.samplesById.get(transactionId)!.map((s) => [s.timestamp, s.source])).toEqual([
@@ -212,6 +227,7 @@ describe('StopTransaction', () => {
   it('a meter reading below the start is flagged and counts as no energy', async () => {
     const { ports, start, stop } = setup();
     const { transactionId } = await start();
+    ports.clock.set('2026-11-23T11:00:00.000Z');
     await stop({ transactionId, meterStop: 500 });
     expect(ports.sessions.sessions.get(transactionId)).toMatchObject({ energyWh: 0, meterStopWh: 500, flags: ['meter-stop-below-start'] });
   });
@@ -242,7 +258,9 @@ describe('StopTransaction', () => {
   it('a duplicate stop makes no second stop write: the stored stop stands and is published again under the same id', async () => {
     const { ports, start, stop } = setup();
     const { transactionId } = await start();
+    ports.clock.set('2026-11-23T11:00:00.000Z');
     await stop({ transactionId });
+    ports.clock.set('2026-11-23T11:30:00.000Z');
     await stop({ transactionId, meterStop: 9500, timestamp: '2026-11-23T11:30:00Z' });
     expect(ports.sessions.writes.filter((w) => w.startsWith('stop'))).toEqual([`stop ${transactionId}`]);
     expect(ports.sessions.sessions.get(transactionId)).toMatchObject({ state: 'stopped', meterStopWh: 9000, stoppedAt: '2026-11-23T11:00:00.000Z' });

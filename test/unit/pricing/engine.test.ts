@@ -194,6 +194,7 @@ describe('the pricing engine', () => {
         'total_energy_cost',
         'total_time_cost',
         'total_parking_cost',
+        'total_reservation_cost',
         'total_energy',
         'total_time',
         'total_parking_time',

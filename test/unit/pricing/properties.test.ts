@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseTariff, priceSession, sessionToChargingPeriods, type Tariff } from '../../../functions/pricing/domain/index.ts';
+import { maxEnergyMilliWh, STEP_SLACK_MILLI_WH } from '../../../functions/pricing/domain/meter-series.ts';
 import { aSession, aTariffJson } from './builders.ts';
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -109,12 +110,12 @@ describe('pricing properties (fast-check)', () => {
             expect(sum).toBe(result.energyMilliWh);
             expect(result.periods.every((p) => p.energyMilliWh >= 0 && p.endMs >= p.startMs)).toBe(true);
             for (let i = 1; i < result.periods.length; i++) expect(result.periods[i]!.startMs).toBeGreaterThanOrEqual(result.periods[i - 1]!.endMs);
-            // Energy at the end: the highest register reading within the transaction (the first one
-            // received at any instant), never below meterStart.
-            const firstAt = new Map<number, number>();
-            for (const [m, v] of samples) if (!firstAt.has(m)) firstAt.set(m, Number(v));
-            const inside = [...firstAt].filter(([m]) => m > 0 && m < stopAfter).map(([, v]) => v);
-            expect(result.energyMilliWh).toBe((Math.max(50_000, meterStopWh, ...inside) - 50_000) * 1000);
+            // Energy at the end (docs/meters.md): never negative; when the register ends at or above
+            // meterStart (no reset or rollover possible), never above meterStop - meterStart; and never
+            // more than the connector could deliver (1000 kW default, +10 %, +100 Wh a step).
+            expect(result.energyMilliWh).toBeGreaterThanOrEqual(0);
+            if (meterStopWh >= 50_000) expect(result.energyMilliWh).toBeLessThanOrEqual((meterStopWh - 50_000) * 1000);
+            expect(result.energyMilliWh).toBeLessThanOrEqual(maxEnergyMilliWh(1000, stopAfter * 60_000) + (samples.length + 1) * STEP_SLACK_MILLI_WH);
           },
         ),
         { numRuns: 300 },

@@ -130,7 +130,9 @@ describe('tariff restrictions (OCPI 2.2.1), evaluated at the start of each charg
     });
 
     it('never applies a reservation element to charging', () => {
-      expect(elementUsed({ reservation: 'RESERVATION' }, at('2024-01-16T10:00:00Z'))).toBe(1);
+      // OCPI 2.2.1: a reservation element has FLAT and TIME only (ENERGY is refused there).
+      const tariff = aTariff({ elements: [anElement([{ type: 'TIME', price: 1 }], { reservation: 'RESERVATION' }), anElement([{ type: 'TIME', price: 0.1 }])] });
+      expect(priceCdr(tariff, at('2024-01-16T10:00:00Z'), 'Europe/Berlin').periods[0]!.elements.TIME).toBe(1);
     });
   });
 

@@ -104,26 +104,21 @@ describe('sessionToChargingPeriods', () => {
       expect(codes(result)).toEqual(['NO_METER_VALUES']);
     });
 
-    it('never bills a register going backwards: it is held at its highest reading and flagged', () => {
+    it('never bills a register going backwards: a reading out of line with its neighbours is dropped and flagged (docs/meters.md)', () => {
       const result = sessionToChargingPeriods(aSession({ start: T0, samples: [[10, '1000'], [20, '2000'], [30, '1500'], [40, '2500']], stop: { after: 50, meterStopWh: 3000 } }));
 
-      expect(summary(result).map((p) => [p[2], p[3]])).toEqual([
-        ['CHARGING', 1000],
-        ['CHARGING', 1000],
-        ['PARKING', 0],
-        ['CHARGING', 500],
-        ['CHARGING', 500],
-      ]);
-      expect(result.periods.every((p) => p.energyMilliWh >= 0)).toBe(true);
-      expect(codes(result)).toEqual(['REGISTER_BACKWARDS']);
-      expect(result.warnings[0]!.message).toMatch(/1500 Wh after 2000 Wh/);
+      expect(result.energyMilliWh).toBe(3_000_000);
+      expect(result.periods.every((p) => p.energyMilliWh >= 0 && p.state === 'CHARGING')).toBe(true);
+      expect(result.periods.reduce((sum, p) => sum + p.energyMilliWh, 0)).toBe(3_000_000);
+      expect(codes(result)).toEqual(['METER_GLITCH']);
+      expect(result.warnings[0]!.message).toMatch(/1500 Wh/);
     });
 
-    it('flags a meterStop below the readings and bills nothing negative', () => {
+    it('flags a meterStop below the readings: meterStop wins, nothing above it is billed, nothing negative', () => {
       const result = sessionToChargingPeriods(aSession({ start: T0, samples: [[10, '1000'], [20, '2000']], stop: { after: 30, meterStopWh: 1800 } }));
 
-      expect(result.energyMilliWh).toBe(2_000_000);
-      expect(summary(result)[2]).toEqual(['2024-01-16T10:20:00Z', '2024-01-16T10:30:00Z', 'PARKING', 0]);
+      expect(result.energyMilliWh).toBe(1_800_000);
+      expect(result.periods.every((p) => p.energyMilliWh >= 0)).toBe(true);
       expect(codes(result)).toEqual(['METER_STOP_BELOW_READINGS']);
     });
 

@@ -108,7 +108,7 @@ describe('parseTariff', () => {
       ['an idle fee without grace_period', aTariffJson({ voltledger: { idle_fee: { price: 6 } } }), 'voltledger.idle_fee.grace_period'],
       ['a tier with both elements and discount', aTariffJson({ voltledger: { member_tiers: { gold: { discount_percent: 10, elements: [anElement([{ type: 'ENERGY', price: 0.2 }])] } } } }), 'voltledger.member_tiers.gold.discount_percent'],
       ['a tier element with a bad weekday', aTariffJson({ voltledger: { member_tiers: { gold: { elements: [anElement([{ type: 'ENERGY', price: 0.2 }], { day_of_week: ['FUNDAY' as 'MONDAY'] })] } } } }), 'voltledger.member_tiers.gold.elements[0].restrictions.day_of_week[0]'],
-      ['a limit without incl_vat under several VAT rates', aTariffJson({ max_price: { excl_vat: 20 }, elements: [anElement([{ type: 'FLAT', price: 1, vat: 19 }, { type: 'ENERGY', price: 0.3, vat: 7 }])] }), 'max_price.incl_vat'],
+      ['ENERGY in a reservation element', aTariffJson({ elements: [anElement([{ type: 'ENERGY', price: 0.3 }], { reservation: 'RESERVATION' }), anElement([{ type: 'ENERGY', price: 0.3 }])] }), 'elements[0].price_components[0].type'],
       ['energy priced in TIME_BASED mode', aTariffJson({ voltledger: { pricing_mode: 'TIME_BASED' } }), 'elements[0].price_components[0].type'],
     ])('%s', (_name, json, path) => {
       const error = errorOf(() => parseTariff(json));

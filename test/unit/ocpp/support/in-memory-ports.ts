@@ -10,6 +10,7 @@ import {
   type PendingCall,
   type SessionRecord,
   type TariffVersionRef,
+  type UnmatchedMessage,
 } from '../../../../functions/ocpp/domain/model.ts';
 import type {
   ConnectionPort,
@@ -21,6 +22,7 @@ import type {
   StartKey,
   TariffPort,
 } from '../../../../functions/ocpp/domain/ports.ts';
+import type { ClockMeasurement } from '../../../../functions/ocpp/domain/clock-skew.ts';
 import { priorStatesFor } from '../../../../functions/ocpp/domain/session-lifecycle.ts';
 import { fixedClock } from '../../../../functions/shared/clock.ts';
 import type { Log } from '../../../../functions/shared/log.ts';
@@ -73,6 +75,10 @@ export class InMemoryRegistry implements RegistryPort {
   }
   async recordHeartbeat(chargePointId: string, at: string) {
     this.heartbeats.push({ chargePointId, at });
+  }
+  async recordClock(chargePointId: string, measurement: ClockMeasurement) {
+    const profile = this.chargePoints.get(chargePointId);
+    if (profile) profile.clock = { ...measurement };
   }
   async recordStatus(status: ConnectorStatusRecord) {
     this.statuses.push(copy(status));
@@ -160,6 +166,8 @@ export class InMemorySessions implements SessionPort {
   readonly sessions = new Map<number, SessionRecord>();
   readonly samplesById = new Map<number, MeterSample[]>();
   readonly unknownStops: Array<{ chargePointId: string; payload: Record<string, unknown>; receivedAt: string }> = [];
+  /** Every unmatched StopTransaction and MeterValues, in order. */
+  readonly unmatched: UnmatchedMessage[] = [];
   /** Every write, in order, for tests that count them. */
   readonly writes: string[] = [];
   private readonly starts = new Map<string, number>();
@@ -211,16 +219,27 @@ export class InMemorySessions implements SessionPort {
   async awaitingCompletionBefore(recordedBefore: string) {
     return [...this.sessions.values()].filter((s) => s.state === 'stopped' && s.stopRecordedAt! <= recordedBefore).map(copy);
   }
-  async completeSession(transactionId: number, completedAt: string, completedBy: 'unplugged' | 'idle-limit') {
+  async completeSession(transactionId: number, completedAt: string, completedBy: NonNullable<SessionRecord['completedBy']>) {
     this.writes.push(`complete ${transactionId}`);
     const stored = this.sessions.get(transactionId);
     if (!stored || !(priorStatesFor('complete') as string[]).includes(stored.state)) return false;
     Object.assign(stored, { state: 'completed', completedAt, completedBy });
     return true;
   }
-  async recordUnknownStop(chargePointId: string, payload: Record<string, unknown>, receivedAt: string) {
-    this.writes.push(`unknown-stop ${String(payload.transactionId)}`);
-    this.unknownStops.push({ chargePointId, payload: copy(payload), receivedAt });
+  async openSessions(chargePointId: string, connectorId?: number) {
+    return [...this.sessions.values()].filter((s) => s.state === 'started' && s.chargePointId === chargePointId && (connectorId === undefined || s.connectorId === connectorId)).map(copy);
+  }
+  async openSessionsCreatedBefore(createdBefore: string) {
+    return [...this.sessions.values()].filter((s) => s.state === 'started' && s.createdAt <= createdBefore).map(copy);
+  }
+  async recordUnmatched(message: UnmatchedMessage) {
+    if (message.kind === 'StopTransaction') {
+      this.writes.push(`unknown-stop ${String(message.transactionId)}`);
+      this.unknownStops.push({ chargePointId: message.chargePointId, payload: copy(message.payload), receivedAt: message.receivedAt });
+    } else {
+      this.writes.push(`unmatched-meter-values ${String(message.transactionId)}`);
+    }
+    this.unmatched.push(copy(message));
   }
   async listSessions(chargePointId: string, limit: number) {
     return [...this.sessions.values()].filter((s) => s.chargePointId === chargePointId).slice(0, limit).map(copy);
