@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
 import { runningClock } from '../../functions/shared/clock.ts';
-import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient, CARD_TEST_POLICY as POLICY } from '../support/stack.ts';
 
 /**
  * Berlin 10:00 plus `minutes` on the test's own day (sessions of different tests never overlap on
@@ -13,16 +13,6 @@ let day = 0;
 const t = (minutes: number) => new Date(Date.parse('2026-11-23T09:00:00Z') + day * 86_400_000 + minutes * 60_000).toISOString();
 
 /** The policy every test starts from: a 20.00 EUR hold, raised at 80 % by half the running cost (at least 10.00), at most 100.00. */
-const POLICY = {
-  hold: { mode: 'fixed', amountMinor: 2000 },
-  incrementAtPercent: 80,
-  incrementHeadroomPercent: 50,
-  incrementMinStepMinor: 1000,
-  maxHoldMinor: 10_000,
-  onIncrementUnavailable: 'continue',
-  smallAmount: 'carry',
-  readerMatchWindowSeconds: 120,
-};
 
 
 /**

@@ -4,7 +4,7 @@ import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { fixedClock } from '../../functions/shared/clock.ts';
-import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient, CARD_TEST_POLICY as POLICY } from '../support/stack.ts';
 
 /**
  * Charge point clocks (issue 15, docs/clocks.md), end to end: a strict OCPP 1.6J charge point
@@ -25,16 +25,6 @@ const H = 3_600_000;
 const at = (day: number, minutes: number) => new Date(Date.parse('2026-11-23T09:00:00Z') + day * 86_400_000 + minutes * 60_000).toISOString();
 const shift = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
 
-const POLICY = {
-  hold: { mode: 'fixed', amountMinor: 2000 },
-  incrementAtPercent: 80,
-  incrementHeadroomPercent: 50,
-  incrementMinStepMinor: 1000,
-  maxHoldMinor: 10_000,
-  onIncrementUnavailable: 'continue',
-  smallAmount: 'carry',
-  readerMatchWindowSeconds: 120,
-};
 
 describe('charge point clocks (local stack, Stripe emulator)', () => {
   let stack: LocalStack;

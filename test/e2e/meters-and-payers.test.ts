@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runningClock } from '../../functions/shared/clock.ts';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { DEMO } from '../../lib/local/seed.ts';
-import { admin, connectChargePoint, energySample, rawSocket, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, rawSocket, startTestStack, type ChargePointClient, CARD_TEST_POLICY as POLICY } from '../support/stack.ts';
 
 /**
  * Issue 15, "Meters and payers", one case per bullet, end to end: strict OCPP 1.6J charge points
@@ -16,16 +16,6 @@ import { admin, connectChargePoint, energySample, rawSocket, startTestStack, typ
 const t = (day: number, minutes: number) => new Date(Date.parse(`2026-12-${String(day).padStart(2, '0')}T09:00:00Z`) + minutes * 60_000).toISOString();
 
 /** A 20.00 EUR hold raised up to at most 100.00: what the session may take from the card without review. */
-const POLICY = {
-  hold: { mode: 'fixed', amountMinor: 2000 },
-  incrementAtPercent: 80,
-  incrementHeadroomPercent: 50,
-  incrementMinStepMinor: 1000,
-  maxHoldMinor: 10_000,
-  onIncrementUnavailable: 'continue',
-  smallAmount: 'carry',
-  readerMatchWindowSeconds: 120,
-};
 
 describe('meters and payers (issue 15) end to end', () => {
   let stack: LocalStack;

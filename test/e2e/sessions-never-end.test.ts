@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
-import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient, CARD_TEST_POLICY as POLICY } from '../support/stack.ts';
 
 /**
  * Sessions that never end (issue 15, docs/sessions.md), end to end: a strict OCPP 1.6J charge point
@@ -37,16 +37,6 @@ function steppingClock(start: string) {
   return clock;
 }
 
-const POLICY = {
-  hold: { mode: 'fixed', amountMinor: 2000 },
-  incrementAtPercent: 80,
-  incrementHeadroomPercent: 50,
-  incrementMinStepMinor: 1000,
-  maxHoldMinor: 10_000,
-  onIncrementUnavailable: 'continue',
-  smallAmount: 'carry',
-  readerMatchWindowSeconds: 120,
-};
 
 const H = 3_600_000;
 /** The minute an instant falls in (a message is received a few real milliseconds after it is stamped). */

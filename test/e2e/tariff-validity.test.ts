@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../lib/local/stack.ts';
 import { DEMO } from '../../lib/local/seed.ts';
 import { runningClock } from '../../functions/shared/clock.ts';
-import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient } from '../support/stack.ts';
+import { admin, connectChargePoint, energySample, startTestStack, waitFor, type ChargePointClient, CARD_TEST_POLICY as POLICY } from '../support/stack.ts';
 
 /**
  * OCPI 2.2.1 Tariff start_date_time / end_date_time end to end (issue 15, docs/pricing.md): a
@@ -30,16 +30,6 @@ function aTariff(id: string, window: { start_date_time?: string; end_date_time?:
   };
 }
 
-const POLICY = {
-  hold: { mode: 'fixed', amountMinor: 2000 },
-  incrementAtPercent: 80,
-  incrementHeadroomPercent: 50,
-  incrementMinStepMinor: 1000,
-  maxHoldMinor: 10_000,
-  onIncrementUnavailable: 'continue',
-  smallAmount: 'carry',
-  readerMatchWindowSeconds: 120,
-};
 
 describe('tariff validity windows end to end (local stack, strict OCPP client, Stripe emulator)', () => {
   let stack: LocalStack;

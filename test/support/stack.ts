@@ -96,3 +96,15 @@ export function upgradeStatus(stack: LocalStack, identity: string, headers: Reco
     ws.on('error', () => undefined);
   });
 }
+
+/** The payment policy the card end-to-end tests put in force: a 20.00 hold raised in steps, 100.00 at most. */
+export const CARD_TEST_POLICY = {
+  hold: { mode: 'fixed', amountMinor: 2000 },
+  incrementAtPercent: 80,
+  incrementHeadroomPercent: 50,
+  incrementMinStepMinor: 1000,
+  maxHoldMinor: 10_000,
+  onIncrementUnavailable: 'continue',
+  smallAmount: 'carry',
+  readerMatchWindowSeconds: 120,
+};
