@@ -144,9 +144,10 @@ describe('ocpp message handler ($default)', () => {
       expect(sessionPut?.Item?.billingProfile).toEqual({ M: { kind: { S: 'retail' } } });
       // A started session is in the awaitingCompletion index under OPEN#<chargePoint> (docs/sessions.md).
       expect(sessionPut?.Item?.gsi2pk).toEqual({ S: 'OPEN#CP-001' });
-      const openQuery = dynamo.commandCalls(QueryCommand, { TableName: 'sessions', IndexName: 'awaitingCompletion' });
-      expect(openQuery).toHaveLength(1);
-      expect(openQuery[0]!.args[0].input.ExpressionAttributeValues).toEqual(marshall({ ':pk': 'OPEN#CP-001' }));
+      // Two reads of the index: the sessions still started on the charge point (superseded by this
+      // start) and the ones stopped on the connector still waiting for their unplug (ended by it).
+      const indexQueries = dynamo.commandCalls(QueryCommand, { TableName: 'sessions', IndexName: 'awaitingCompletion' });
+      expect(indexQueries.map((q) => q.args[0].input.ExpressionAttributeValues)).toEqual([marshall({ ':pk': 'OPEN#CP-001' }), marshall({ ':pk': 'AWAIT#CP-001#1' })]);
       const clockUpdate = dynamo.commandCalls(UpdateItemCommand, { TableName: 'registry' });
       expect(clockUpdate).toHaveLength(1);
       expect(clockUpdate[0]!.args[0].input.Key).toEqual(marshall({ pk: 'CP#CP-001', sk: 'PROFILE' }));

@@ -35,6 +35,17 @@ export function createCompletion(
       }
     },
 
+    /**
+     * A new session started on the connector: the sessions stopped there and still waiting for their
+     * unplug end at that start at the latest, instead of running on to the idle limit (parking billed
+     * while another car charges).
+     */
+    async nextStart(chargePointId: string, connectorId: number, startedAt: string): Promise<void> {
+      for (const session of await sessions.awaitingCompletion(chargePointId, connectorId)) {
+        await complete(session, transition(session, { kind: 'ConnectorAvailable', source: 'next-start', statusAt: startedAt }));
+      }
+    },
+
     /** After a stop is stored: the car may have been unplugged before this (queued) StopTransaction arrived. */
     async stopped(session: SessionRecord): Promise<void> {
       const connector = await registry.getConnectorStatus(session.chargePointId, session.connectorId);

@@ -19,7 +19,9 @@
  * - `StopTransaction`: a StopTransaction.req naming the transaction (a first one, or a retry).
  * - `ConnectorAvailable`: the session's connector reports Available. `source: 'status-notification'`
  *   when a StatusNotification arrives after the stop is stored; `source: 'stop-transaction'` when the
- *   StopTransaction finds the connector already Available (a queued stop arriving after the unplug).
+ *   StopTransaction finds the connector already Available (a queued stop arriving after the unplug);
+ *   `source: 'next-start'` when a new StartTransaction on the connector shows it was free again by
+ *   then (the car left without an Available reaching us): billing ends at that start at the latest.
  * - `IdleLimitReached`: the idle sweep found the session stopped at or before now - idle limit.
  * - `ClosedWithoutStop`: the session will get no StopTransaction (docs/sessions.md): a new start on
  *   its connector superseded it (`cause: 'superseded'`), or it has been open past the configured
@@ -45,7 +47,7 @@ export type LifecycleEvent =
   | {
       kind: 'ConnectorAvailable';
       /** Where the Available status was seen: a StatusNotification after the stop, or read by the StopTransaction. */
-      source: 'status-notification' | 'stop-transaction';
+      source: 'status-notification' | 'stop-transaction' | 'next-start';
       /** The status's own timestamp (normalized UTC ISO). */
       statusAt: string;
     }
@@ -185,7 +187,7 @@ const completion = (session: LifecycleSubject, event: Extract<LifecycleEvent, { 
   if (session.closedWithoutStop) {
     return move('stopped', 'ConnectorAvailable', { checkConnector: false, completion: { completedAt: stoppedAt, completedBy: 'closed-without-stop' } });
   }
-  if (event.source === 'status-notification') {
+  if (event.source === 'status-notification' || event.source === 'next-start') {
     // A status older than the stop says nothing about this session's end.
     if (event.statusAt < stoppedAt) return refuse('stopped', 'guard-failed', 'status-before-stop');
     return move('stopped', 'ConnectorAvailable', { checkConnector: false, completion: { completedAt: event.statusAt, completedBy: 'unplugged' } });

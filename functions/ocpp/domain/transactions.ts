@@ -29,7 +29,7 @@ export function createTransactions(
   { registry, entitlements, tariffs, sessions, events, clock }: Pick<OcppPorts, 'registry' | 'entitlements' | 'tariffs' | 'sessions' | 'events' | 'clock'>,
   concurrency: ConcurrencyPolicy,
   authorizer: Pick<Authorizer, 'idTagInfo'>,
-  completion: Pick<Completion, 'stopped'>,
+  completion: Pick<Completion, 'stopped' | 'nextStart'>,
   openSessions: Pick<OpenSessions, 'supersedeOpenSessions' | 'matchLost'>,
 ) {
   /** A transaction belongs to one charge point forever. */
@@ -81,6 +81,8 @@ export function createTransactions(
     // A new start on a busy connector closes the sessions the charge point lost there (docs/sessions.md),
     // before the idTag is claimed, so the driver's own lost session does not block this one.
     await openSessions.supersedeOpenSessions(chargePointId, req.connectorId, transactionId, started.startedAt);
+    // ...and ends the stopped ones there still waiting for their unplug: the connector was free again.
+    await completion.nextStart(chargePointId, req.connectorId, started.startedAt);
     if (concurrency.rejectConcurrent && idTagInfo.status === 'Accepted') {
       const now = clock.now();
       const claimed = await entitlements.claimActiveSession(

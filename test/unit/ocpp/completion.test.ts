@@ -43,6 +43,27 @@ describe('completion by unplug', () => {
     expect(ports.events.names()).toEqual(['SessionStarted', 'SessionStopped']);
   });
 
+  it('a new StartTransaction on the connector completes the stopped session at that start, not at the idle limit', async () => {
+    const { ports, service, session, transactionId } = await stoppedSession();
+    ports.entitlements.add({ idTag: 'RFID-2' });
+    ports.clock.set('2026-11-23T11:20:00.000Z');
+    const next = await service.handlers.StartTransaction(CP, { connectorId: 1, idTag: 'RFID-2', meterStart: 5000, timestamp: '2026-11-23T11:20:00.000Z' }, 'start-2');
+    expect(next.transactionId).not.toBe(transactionId);
+    expect(session()).toMatchObject({ state: 'completed', completedBy: 'unplugged', completedAt: '2026-11-23T11:20:00.000Z' });
+    expect(ports.events.names().filter((n) => n === 'SessionCompleted')).toHaveLength(1);
+    // A retry of that start completes nothing more; a start on another connector completes nothing.
+    await service.handlers.StartTransaction(CP, { connectorId: 1, idTag: 'RFID-2', meterStart: 5000, timestamp: '2026-11-23T11:20:00.000Z' }, 'start-2');
+    expect(ports.events.names().filter((n) => n === 'SessionCompleted')).toHaveLength(1);
+  });
+
+  it('a new StartTransaction on another connector leaves the stopped session waiting for its unplug', async () => {
+    const { ports, service, session } = await stoppedSession();
+    ports.entitlements.add({ idTag: 'RFID-2' });
+    ports.clock.set('2026-11-23T11:20:00.000Z');
+    await service.handlers.StartTransaction(CP, { connectorId: 2, idTag: 'RFID-2', meterStart: 0, timestamp: '2026-11-23T11:20:00.000Z' }, 'start-2');
+    expect(session().state).toBe('stopped');
+  });
+
   it('a second Available completes nothing more', async () => {
     const { ports, status } = await stoppedSession();
     await status('Available', '2026-11-23T11:05:00.000Z');

@@ -68,7 +68,7 @@ describe('a second StartTransaction on a busy connector', () => {
     expect(session(first.transactionId)).toMatchObject({ state: 'completed', stoppedAt: '2026-11-23T10:00:00.000Z', meterStopWh: 1000, energyWh: 0, closedWithoutStop: { stopFrom: 'meter-start' } });
   });
 
-  it('leaves other connectors, stopped sessions and retried starts alone', async () => {
+  it('leaves other connectors and retried starts alone; a stopped session there is not superseded, it ends at the new start', async () => {
     const { ports, start, stop, session } = setup();
     const onTwo = await start('2026-11-23T10:00:00.000Z', { connectorId: 2 });
     const stopped = await start('2026-11-23T10:01:00.000Z');
@@ -77,9 +77,11 @@ describe('a second StartTransaction on a busy connector', () => {
     // The same start again (its answer was lost): a replay, not a new start.
     expect(await start('2026-11-23T11:00:00.000Z')).toEqual(next);
     expect(session(onTwo.transactionId).state).toBe('started');
-    expect(session(stopped.transactionId)).toMatchObject({ state: 'stopped', flags: [] });
+    // Stopped by the charge point, so not closed without a stop; the new start shows the connector
+    // was free again by then, so it completes there instead of running on to the idle limit.
+    expect(session(stopped.transactionId)).toMatchObject({ state: 'completed', completedBy: 'unplugged', completedAt: '2026-11-23T11:00:00.000Z', flags: [] });
     expect(session(next.transactionId).state).toBe('started');
-    expect(ports.events.names().filter((n) => n === 'SessionCompleted')).toEqual([]);
+    expect(ports.events.names().filter((n) => n === 'SessionCompleted')).toEqual(['SessionCompleted']);
   });
 
   it('with single-session enforcement, the driver’s own lost session does not make the new start ConcurrentTx (its idTag is released)', async () => {
