@@ -4,6 +4,7 @@ import type { LocalStack } from '../../lib/local/stack.ts';
 import type { StripeEmulatorControl } from '../../lib/local/stripe/index.ts';
 import { driverWith, FAULT_POLICY, moneyAtStripe, settleStack, waitFor } from '../support/faults.ts';
 import { admin, connectChargePoint, energySample, startTestStack, type ChargePointClient } from '../support/stack.ts';
+import { runningClock } from '../../functions/shared/clock.ts';
 
 /**
  * Issue 9, faults: Stripe fails at each payment step. The emulator answers 500 before or after
@@ -17,14 +18,13 @@ import { admin, connectChargePoint, energySample, startTestStack, type ChargePoi
 
 /**
  * Each test's session runs on its own day at 09:00 UTC (day-rate energy in Berlin, 0.49 EUR/kWh),
- * on days that are all in the past of the stack's clock (the system clock): a charge point's time
+ * on days that are all in the past of the stack's clock (a fixed day): a charge point's time
  * ahead of the server's is corrected or held for review (docs/clocks.md), while a past time is a
  * message queued offline and billed as stamped. The first test's day is 30 days ago, the twentieth's 11.
  */
-const FIRST_DAY = (() => {
-  const now = new Date();
-  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 31, 9);
-})();
+/** The server's clock: a fixed day, so nothing here depends on today's date. */
+const serverClock = runningClock('2027-01-15T00:00:00Z');
+const FIRST_DAY = Date.parse('2026-12-15T09:00:00Z');
 let day = 0;
 const t = (minutes: number) => new Date(FIRST_DAY + day * 86_400_000 + minutes * 60_000).toISOString();
 
@@ -57,7 +57,7 @@ describe('faults: Stripe fails at each payment step (local stack, Stripe emulato
         if (message === 'event delivery failed; retrying' && fields?.target === 'payments') retries.push(String(fields.error));
       },
     };
-    stack = await startTestStack({ log, stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 50 } }, client: { maxNetworkRetries: 0, timeout: 1200 } } } });
+    stack = await startTestStack({ log, clock: serverClock, stripe: { emulator: { options: { webhookRetry: { baseDelayMs: 50 } }, client: { maxNetworkRetries: 0, timeout: 1200 } } } });
     stripe = stack.stripeEmulator!.client;
     control = stack.stripeEmulator!.emulator.control;
     stripe.on('request', (e: any) => requests.push({ method: e.method, path: e.path, key: e.idempotency_key }));
