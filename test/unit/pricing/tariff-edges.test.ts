@@ -186,8 +186,9 @@ describe('tariff edges (issue 15)', () => {
         fc.property(fc.integer({ min: 0, max: 600 }), (minutes) => {
           const priced = priceSession(twentyKwh(ex17, START, minutes));
           const billedMinutes = Math.ceil(minutes / 10) * 10;
-          // 2 EUR/h: cents = billedMinutes x 200 / 60, exact for multiples of 10 minutes
-          expect(priced.total_reservation_cost.excl_vat).toBe(((billedMinutes * 200) / 60 / 100).toFixed(2));
+          // 2 EUR/h: cents = billedMinutes x 200 / 60, rounded half up, in integers (no float money)
+          const cents = Math.floor((billedMinutes * 200 + 30) / 60);
+          expect(priced.total_reservation_cost.excl_vat).toBe(`${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`);
           expect(priced.total_energy_cost).toEqual({ excl_vat: '5.00', incl_vat: '5.50' });
         }),
         { numRuns: 100 },
