@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { marshall as sdkMarshall, unmarshall as sdkUnmarshall } from '@aws-sdk/util-dynamodb';
 
 /** Marshals a plain record, dropping undefined fields (optional fields are simply absent). */
@@ -32,6 +32,18 @@ export async function queryAll(client: DynamoDBClient, input: QueryCommandInput)
   let startKey: QueryCommandInput['ExclusiveStartKey'];
   do {
     const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    for (const item of page.Items ?? []) items.push(unmarshall(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** Runs a Scan to the end, following LastEvaluatedKey, and returns the unmarshalled items. */
+export async function scanAll(client: DynamoDBClient, input: ScanCommandInput): Promise<Array<Record<string, any>>> {
+  const items: Array<Record<string, any>> = [];
+  let startKey: ScanCommandInput['ExclusiveStartKey'];
+  do {
+    const page = await client.send(new ScanCommand({ ...input, ExclusiveStartKey: startKey }));
     for (const item of page.Items ?? []) items.push(unmarshall(item));
     startKey = page.LastEvaluatedKey;
   } while (startKey);

@@ -1,7 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, queryAll } from '../../shared/dynamo.ts';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '../../shared/dynamo.ts';
+import { marshall, queryAll, scanAll } from '../../shared/dynamo.ts';
 import type { CompletedSession, CompletedSessionSource, NotCompletedSession, UnmatchedOcppMessage } from '../revenue-assurance.ts';
 
 /** Completed sessions from the Sessions table's byCompletionDay index (one Query per UTC day). */
@@ -31,35 +29,24 @@ export class DynamoCompletedSessions implements CompletedSessionSource {
    * stopped ones `AWAIT#` keys; a completion removes them) stored at or before `createdBefore`.
    */
   async notCompletedCreatedBefore(createdBefore: string): Promise<NotCompletedSession[]> {
-    const out: NotCompletedSession[] = [];
-    let startKey: Record<string, any> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          IndexName: 'awaitingCompletion',
-          FilterExpression: 'createdAt <= :cutoff AND (#state = :started OR #state = :stopped)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: marshall({ ':cutoff': createdBefore, ':started': 'started', ':stopped': 'stopped' }),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const raw of page.Items ?? []) {
-        const item = unmarshall(raw);
-        out.push({
-          sessionId: item.sessionId,
-          transactionId: item.transactionId,
-          chargePointId: item.chargePointId,
-          connectorId: item.connectorId,
-          state: item.state,
-          startedAt: item.startedAt,
-          createdAt: item.createdAt,
-          ...(item.stoppedAt ? { stoppedAt: item.stoppedAt } : {}),
-          billingProfile: item.billingProfile ?? null,
-        });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = await scanAll(this.client, {
+      TableName: this.tableName,
+      IndexName: 'awaitingCompletion',
+      FilterExpression: 'createdAt <= :cutoff AND (#state = :started OR #state = :stopped)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: marshall({ ':cutoff': createdBefore, ':started': 'started', ':stopped': 'stopped' }),
+    });
+    const out: NotCompletedSession[] = items.map((item) => ({
+      sessionId: item.sessionId,
+      transactionId: item.transactionId,
+      chargePointId: item.chargePointId,
+      connectorId: item.connectorId,
+      state: item.state,
+      startedAt: item.startedAt,
+      createdAt: item.createdAt,
+      ...(item.stoppedAt ? { stoppedAt: item.stoppedAt } : {}),
+      billingProfile: item.billingProfile ?? null,
+    }));
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 

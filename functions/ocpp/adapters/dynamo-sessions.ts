@@ -7,7 +7,7 @@ import {
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { batchPut, isConditionalCheckFailed, marshall, queryAll, unmarshall } from '../../shared/dynamo.ts';
+import { batchPut, isConditionalCheckFailed, marshall, queryAll, scanAll, unmarshall } from '../../shared/dynamo.ts';
 import { idTagKey, type MeterSample, type SessionRecord, type UnmatchedMessage } from '../domain/model.ts';
 import type { SessionPort, StartKey } from '../domain/ports.ts';
 import { awaitsCompletion, priorStatesFor, type LifecycleWrite } from '../domain/session-lifecycle.ts';
@@ -298,23 +298,14 @@ export class DynamoSessionStore implements SessionPort {
   }
 
   async openSessionsCreatedBefore(createdBefore: string): Promise<SessionRecord[]> {
-    const found: SessionRecord[] = [];
-    let startKey: Record<string, any> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          IndexName: 'awaitingCompletion',
-          FilterExpression: 'begins_with(gsi2pk, :open) AND gsi2sk <= :cutoff',
-          // `~` sorts after every character of the sort key's tail: created at the cutoff counts.
-          ExpressionAttributeValues: marshall({ ':open': 'OPEN#', ':cutoff': `${createdBefore}~` }),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) found.push(toSession(unmarshall(item)));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return found.filter((s) => s.state === 'started');
+    const items = await scanAll(this.client, {
+      TableName: this.tableName,
+      IndexName: 'awaitingCompletion',
+      FilterExpression: 'begins_with(gsi2pk, :open) AND gsi2sk <= :cutoff',
+      // `~` sorts after every character of the sort key's tail: created at the cutoff counts.
+      ExpressionAttributeValues: marshall({ ':open': 'OPEN#', ':cutoff': `${createdBefore}~` }),
+    });
+    return items.map(toSession).filter((s) => s.state === 'started');
   }
 
   async recordUnmatched(message: UnmatchedMessage): Promise<void> {
